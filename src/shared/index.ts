@@ -7,3 +7,4 @@ export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
 export { parseLdif } from './ldif.js';
 export type { LdifRecord } from './ldif.js';
+export { didYouMean, editDistance } from './did-you-mean.js';
