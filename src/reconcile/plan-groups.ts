@@ -1,0 +1,218 @@
+import type { DeletesConfig } from '../config/index.js';
+import { LdapsyncError } from '../shared/index.js';
+import { evaluateGuard } from './delete-guard.js';
+import { acceptEntries, SkipIndex } from './entries.js';
+import { GROUP_FIELDS } from './fields.js';
+import { flattenMembers } from './nesting.js';
+import { planMissing } from './removals.js';
+import { sameValue } from './same-value.js';
+import type {
+  DesiredGroup,
+  FieldChange,
+  GroupChange,
+  GroupPlan,
+  GroupRemove,
+  MemberCandidate,
+  MemberRef,
+  MembershipChange,
+  RowId,
+  Skip,
+  StoredGroup,
+  UnresolvedMember,
+} from './types.js';
+
+export interface PlanGroupsInput {
+  readonly profile: string;
+  readonly desired: Iterable<DesiredGroup>;
+  /** This profile's group rows (removed ones too) with their members. */
+  readonly stored: Iterable<StoredGroup>;
+  /** This profile's users; only live ones are resolved as members. */
+  readonly users: Iterable<MemberCandidate>;
+  readonly skipped: ReadonlyArray<Skip>;
+  readonly deletes: DeletesConfig;
+  /** Members of member groups count as members (cycle-safe). */
+  readonly flattenNested: boolean;
+  /**
+   * The DN normalisation of the LDAP stage (case, spacing, escapes), applied to user DNs, group DNs and member
+   * values alike, so it may be given values that are normalised already. A value it rejects stays unresolved.
+   */
+  readonly normalizeDn: (dn: string) => string;
+  readonly now: Date;
+}
+
+const COMPARED_FIELDS: ReadonlyArray<string> = GROUP_FIELDS.map((f) => f.name);
+
+const AMBIGUOUS = -1;
+
+/**
+ * Plans a group sync of one profile: group rows as for users (identity by external id, the same delete rules
+ * and guard), and each group's membership replaced to match the directory. Member DNs resolve to the
+ * profile's live users (or, nested, to the profile's groups); memberUid values to usernames. Members that
+ * resolve to nothing are reported, never invented.
+ *
+ * Counts: a group whose fields or membership change counts as updated; `changes` holds a group `update`
+ * only when a field (dn, name, description, custom fields) changes, and `memberships` the membership edits.
+ */
+export function planGroups(input: PlanGroupsInput): GroupPlan {
+  const { profile, deletes, now } = input;
+  if (profile === 'local') {
+    throw new LdapsyncError('reconcile.local-profile', "the source 'local' belongs to the application and is never synced", { profile });
+  }
+  const normalize = (dn: string): string | undefined => {
+    try {
+      return input.normalizeDn(dn);
+    } catch {
+      return undefined;
+    }
+  };
+
+  const own = new Map<string, StoredGroup>();
+  for (const row of input.stored) if (row.source === profile) own.set(row.externalId, row);
+
+  const accepted = acceptEntries(input.desired, input.skipped);
+  const outcome = planMissing(own.values(), (row) => row.name, accepted.byId, new SkipIndex(accepted.skipped), deletes, now);
+
+  const refs = new Map<RowId, MemberRef>();
+  const byDn = new Map<string, RowId>();
+  const byUid = new Map<string, RowId>();
+  for (const user of input.users) {
+    refs.set(user.id, { id: user.id, dn: user.dn, username: user.username });
+    if (user.removedAt !== null) continue;
+    const dn = normalize(user.dn);
+    if (dn !== undefined) byDn.set(dn, user.id);
+    const uid = user.username.toLowerCase();
+    byUid.set(uid, byUid.has(uid) ? AMBIGUOUS : user.id);
+  }
+  const refOf = (id: RowId): MemberRef => refs.get(id) ?? { id, dn: undefined, username: undefined };
+
+  const groups = [...accepted.byId.values()];
+  const groupByDn = new Map<string, number>();
+  groups.forEach((group, i) => {
+    const dn = normalize(group.dn);
+    if (dn !== undefined) groupByDn.set(dn, i);
+  });
+
+  const unresolved: UnresolvedMember[] = [];
+  const direct: Set<RowId>[] = [];
+  const children: number[][] = [];
+  groups.forEach((group, i) => {
+    const users = new Set<RowId>();
+    const nested: number[] = [];
+    const report = (member: string, cause: UnresolvedMember['cause']): void => {
+      unresolved.push({ groupDn: group.dn, groupExternalId: group.externalId, member, cause });
+    };
+    for (const member of group.memberDns) {
+      const dn = normalize(member);
+      const user = dn === undefined ? undefined : byDn.get(dn);
+      if (user !== undefined) {
+        users.add(user);
+        continue;
+      }
+      const child = dn === undefined ? undefined : groupByDn.get(dn);
+      if (child === undefined) report(member, 'not-synced');
+      else if (input.flattenNested) nested.push(child);
+      else report(member, 'nested-group');
+    }
+    for (const member of group.memberUids) {
+      const user = byUid.get(member.toLowerCase());
+      if (user === undefined) report(member, 'not-synced');
+      else if (user === AMBIGUOUS) report(member, 'ambiguous');
+      else users.add(user);
+    }
+    direct[i] = users;
+    children[i] = nested;
+  });
+  const flattened = input.flattenNested ? flattenMembers(direct, children) : { members: direct, cycles: [] };
+
+  const changes: GroupChange[] = [];
+  const memberships: MembershipChange[] = [];
+  let unchanged = 0;
+  let updated = 0;
+  groups.forEach((group, i) => {
+    const wanted = flattened.members[i] ?? new Set<RowId>();
+    const row = own.get(group.externalId);
+    if (row === undefined) {
+      changes.push({ kind: 'create', externalId: group.externalId, dn: group.dn, name: group.name, fields: group.fields });
+      if (wanted.size > 0) {
+        memberships.push({ groupId: undefined, externalId: group.externalId, dn: group.dn, add: [...wanted].map(refOf), remove: [] });
+      }
+      return;
+    }
+    const diff: Record<string, FieldChange> = {};
+    if (row.dn !== group.dn) diff['dn'] = { old: row.dn, new: group.dn };
+    if (row.name !== group.name) diff['name'] = { old: row.name, new: group.name };
+    for (const name of COMPARED_FIELDS) {
+      const was = row.fields[name];
+      const next = group.fields[name];
+      if (!sameValue(was, next)) diff[name] = { old: was ?? null, new: next ?? null };
+    }
+    const revive = row.removedAt !== null;
+    if (revive) diff['removedAt'] = { old: row.removedAt, new: null };
+    const fieldsChanged = Object.keys(diff).length > 0;
+    if (fieldsChanged) {
+      changes.push({ kind: 'update', id: row.id, externalId: group.externalId, dn: group.dn, name: group.name, fields: group.fields, changes: diff, revive });
+    }
+    const stored = new Set(row.memberIds);
+    const add = [...wanted].filter((id) => !stored.has(id));
+    const remove = row.memberIds.filter((id) => !wanted.has(id));
+    if (add.length > 0 || remove.length > 0) {
+      memberships.push({ groupId: row.id, externalId: group.externalId, dn: group.dn, add: add.map(refOf), remove: remove.map(refOf) });
+    }
+    if (fieldsChanged || add.length > 0 || remove.length > 0) updated++;
+    else unchanged++;
+  });
+
+  const removals: GroupRemove[] = outcome.removals.map(({ row, mode, reason, live }) => ({
+    kind: 'remove',
+    id: row.id,
+    externalId: row.externalId,
+    dn: row.dn,
+    name: row.name,
+    mode,
+    reason,
+    live,
+  }));
+  for (const removal of outcome.removals) {
+    // A removed group keeps no members: an application that forgets to check removed_at must not grant through it.
+    if (removal.row.memberIds.length > 0) {
+      memberships.push({ groupId: removal.row.id, externalId: removal.row.externalId, dn: removal.row.dn, add: [], remove: removal.row.memberIds.map(refOf) });
+    }
+  }
+  changes.push(...removals);
+
+  let live = 0;
+  for (const row of own.values()) if (row.removedAt === null) live++;
+  const guard = evaluateGuard({ noun: 'groups', deletes, live, removals: removals.filter((r) => r.live).length, returned: accepted.returned });
+
+  let membershipsAdded = 0;
+  let membershipsRemoved = 0;
+  for (const m of memberships) {
+    membershipsAdded += m.add.length;
+    membershipsRemoved += m.remove.length;
+  }
+  const created = changes.filter((c) => c.kind === 'create').length;
+  return {
+    kind: 'groups',
+    profile,
+    changes,
+    memberships,
+    unresolved,
+    cycles: flattened.cycles.map((cycle) => cycle.map((i) => groups[i]?.dn ?? '')),
+    skipped: accepted.skipped,
+    unchanged,
+    missing: outcome.missing,
+    guard,
+    counts: {
+      created,
+      updated,
+      removed: removals.length,
+      unchanged,
+      skipped: accepted.skipped.length,
+      conflicts: 0,
+      missing: outcome.missing.length,
+      membershipsAdded,
+      membershipsRemoved,
+      unresolved: unresolved.length,
+    },
+  };
+}

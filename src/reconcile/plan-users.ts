@@ -1,0 +1,256 @@
+import type { DeletesConfig } from '../config/index.js';
+import { LdapsyncError } from '../shared/index.js';
+import { evaluateGuard } from './delete-guard.js';
+import { acceptEntries, SkipIndex } from './entries.js';
+import { USER_FIELDS } from './fields.js';
+import { planMissing } from './removals.js';
+import { sameValue } from './same-value.js';
+import type {
+  DesiredUser,
+  FieldChange,
+  LoginHolder,
+  StoredUser,
+  Skip,
+  UserChange,
+  UserConflict,
+  UserPlan,
+  UserRemove,
+} from './types.js';
+
+export interface PlanUsersInput {
+  readonly profile: string;
+  /** The directory's usable entries, mapped. */
+  readonly desired: Iterable<DesiredUser>;
+  /**
+   * Every row of this profile (removed ones too), plus the live rows of other sources (`local`, other
+   * profiles) that hold a login some entry wants.
+   */
+  readonly stored: Iterable<StoredUser>;
+  /** Entries left out before planning (mapping error, no username, no id). */
+  readonly skipped: ReadonlyArray<Skip>;
+  readonly deletes: DeletesConfig;
+  readonly now: Date;
+}
+
+/** Fields compared and written besides the identity columns; `enabled` is compared on its own. */
+const COMPARED_FIELDS: ReadonlyArray<string> = USER_FIELDS.map((f) => f.name).filter((name) => name !== 'enabled');
+
+/** A mapping that does not say otherwise leaves the account enabled (the column is NOT NULL). */
+export function desiredEnabled(user: DesiredUser): boolean {
+  return user.fields['enabled'] !== false;
+}
+
+/** Logins are unique case-insensitively: `Fry@x` and `fry@x` are one account. */
+function loginKey(login: string): string {
+  return login.toLowerCase();
+}
+
+/**
+ * Plans a user sync of one profile. Pure: the same input always gives the same plan.
+ *
+ * Identity is the external id only: a renamed or moved entry is an update of its row. A login is unique among
+ * live rows of every source, so before anything is planned every wanted login is checked against the rows
+ * that will hold logins after the run: other sources' rows and this profile's rows that stay untouched
+ * (skipped, or missing with deletes off) always keep theirs; among this run's entries the one already holding
+ * a login keeps it. Every loser is a conflict and its own row stays as it is, which may in turn keep that
+ * row's current login taken; the check repeats until nothing changes (renames that swap logins succeed).
+ */
+export function planUsers(input: PlanUsersInput): UserPlan {
+  const { profile, deletes, now } = input;
+  if (profile === 'local') {
+    throw new LdapsyncError('reconcile.local-profile', "the source 'local' belongs to the application and is never synced", { profile });
+  }
+
+  const own = new Map<string, StoredUser>();
+  const foreign: StoredUser[] = [];
+  for (const row of input.stored) {
+    if (row.source === profile) own.set(row.externalId, row);
+    else if (row.removedAt === null) foreign.push(row);
+  }
+
+  const accepted = acceptEntries(input.desired, input.skipped);
+  const skips = new SkipIndex(accepted.skipped);
+  const outcome = planMissing(own.values(), (row) => row.username, accepted.byId, skips, deletes, now);
+  const conflicts = resolveLogins(profile, accepted.byId, own, foreign, outcome.kept);
+
+  const changes: UserChange[] = [];
+  let unchanged = 0;
+  for (const user of accepted.byId.values()) {
+    if (conflicts.has(user.externalId)) continue;
+    const row = own.get(user.externalId);
+    const enabled = desiredEnabled(user);
+    if (row === undefined) {
+      changes.push({ kind: 'create', externalId: user.externalId, dn: user.dn, username: user.username, login: user.login, enabled, fields: user.fields });
+      continue;
+    }
+    const diff: Record<string, FieldChange> = {};
+    if (row.dn !== user.dn) diff['dn'] = { old: row.dn, new: user.dn };
+    if (row.username !== user.username) diff['username'] = { old: row.username, new: user.username };
+    if (row.login !== user.login) diff['login'] = { old: row.login, new: user.login };
+    if (row.enabled !== enabled) diff['enabled'] = { old: row.enabled, new: enabled };
+    for (const name of COMPARED_FIELDS) {
+      const was = row.fields[name];
+      const wanted = user.fields[name];
+      if (!sameValue(was, wanted)) diff[name] = { old: was ?? null, new: wanted ?? null };
+    }
+    const revive = row.removedAt !== null;
+    if (revive) diff['removedAt'] = { old: row.removedAt, new: null };
+    if (Object.keys(diff).length === 0) {
+      unchanged++;
+      continue;
+    }
+    changes.push({
+      kind: 'update',
+      id: row.id,
+      externalId: user.externalId,
+      dn: user.dn,
+      username: user.username,
+      login: user.login,
+      enabled,
+      fields: user.fields,
+      changes: diff,
+      revive,
+    });
+  }
+  changes.push(...conflicts.values());
+
+  const removals: UserRemove[] = outcome.removals.map(({ row, mode, reason, live }) => ({
+    kind: 'remove',
+    id: row.id,
+    externalId: row.externalId,
+    dn: row.dn,
+    username: row.username,
+    login: row.login,
+    mode,
+    reason,
+    live,
+  }));
+  changes.push(...removals);
+
+  let live = 0;
+  for (const row of own.values()) if (row.removedAt === null) live++;
+  const guard = evaluateGuard({
+    noun: 'users',
+    deletes,
+    live,
+    removals: removals.filter((r) => r.live).length,
+    returned: accepted.returned,
+  });
+
+  let created = 0;
+  let updated = 0;
+  for (const change of changes) {
+    if (change.kind === 'create') created++;
+    else if (change.kind === 'update') updated++;
+  }
+  return {
+    kind: 'users',
+    profile,
+    changes,
+    skipped: accepted.skipped,
+    unchanged,
+    missing: outcome.missing,
+    guard,
+    counts: {
+      created,
+      updated,
+      removed: removals.length,
+      unchanged,
+      skipped: accepted.skipped.length,
+      conflicts: conflicts.size,
+      missing: outcome.missing.length,
+    },
+  };
+}
+
+/** A claim on a login that cannot be given up in this run. */
+interface FixedClaim {
+  readonly holder: LoginHolder;
+  readonly cause: 'held-by-other-source' | 'held-by-kept-row';
+  /** Why the holder keeps it, for the reason; empty for another source's row. */
+  readonly why: string;
+}
+
+function holderOf(row: StoredUser): LoginHolder {
+  return { source: row.source, id: row.id, externalId: row.externalId, dn: row.dn };
+}
+
+/** Returns the entries that cannot have their login, by external id. */
+function resolveLogins(
+  profile: string,
+  desired: ReadonlyMap<string, DesiredUser>,
+  own: ReadonlyMap<string, StoredUser>,
+  foreign: ReadonlyArray<StoredUser>,
+  kept: ReadonlyArray<StoredUser>,
+): Map<string, UserConflict> {
+  const fixed = new Map<string, FixedClaim>();
+  for (const row of foreign) fixed.set(loginKey(row.login), { holder: holderOf(row), cause: 'held-by-other-source', why: '' });
+  for (const row of kept) {
+    const key = loginKey(row.login);
+    if (!fixed.has(key)) {
+      fixed.set(key, { holder: holderOf(row), cause: 'held-by-kept-row', why: ', which is kept because its entry is missing or was skipped' });
+    }
+  }
+
+  const claims = new Map<string, DesiredUser[]>();
+  for (const user of desired.values()) {
+    const key = loginKey(user.login);
+    const list = claims.get(key);
+    if (list === undefined) claims.set(key, [user]);
+    else list.push(user);
+  }
+
+  const conflicts = new Map<string, UserConflict>();
+  const conflict = (user: DesiredUser, cause: UserConflict['cause'], holder: LoginHolder, reason: string): void => {
+    conflicts.set(user.externalId, {
+      kind: 'conflict',
+      externalId: user.externalId,
+      dn: user.dn,
+      username: user.username,
+      login: user.login,
+      id: own.get(user.externalId)?.id,
+      cause,
+      holder,
+      reason,
+    });
+  };
+
+  const pending = [...claims.keys()];
+  for (let key = pending.pop(); key !== undefined; key = pending.pop()) {
+    const contenders = (claims.get(key) ?? []).filter((u) => !conflicts.has(u.externalId));
+    if (contenders.length === 0) continue;
+    const losers: DesiredUser[] = [];
+    const claim = fixed.get(key);
+    if (claim !== undefined) {
+      for (const user of contenders) {
+        const whose = claim.holder.source === profile ? `this profile's row ${claim.holder.dn}` : `${claim.holder.source}'s row ${claim.holder.dn}`;
+        conflict(user, claim.cause, claim.holder, `login ${JSON.stringify(user.login)} belongs to ${whose}${claim.why}; left alone`);
+        losers.push(user);
+      }
+    } else if (contenders.length > 1) {
+      const winner = contenders.find((u) => {
+        const row = own.get(u.externalId);
+        return row !== undefined && row.removedAt === null && loginKey(row.login) === key;
+      });
+      for (const user of contenders) {
+        if (user === winner) continue;
+        const other = winner ?? contenders.find((u) => u !== user) ?? user;
+        const otherRow = own.get(other.externalId);
+        const holder: LoginHolder = { source: profile, id: otherRow?.id, externalId: other.externalId, dn: other.dn };
+        const who = contenders.filter((u) => u !== user).map((u) => u.dn).join('; ');
+        conflict(user, 'claimed-by-several-entries', holder, `login ${JSON.stringify(user.login)} is also wanted by ${who}; left alone`);
+        losers.push(user);
+      }
+    }
+    // A loser's row keeps its current login, which may be one another entry was about to take.
+    for (const user of losers) {
+      const row = own.get(user.externalId);
+      if (row === undefined || row.removedAt !== null) continue;
+      const rowKey = loginKey(row.login);
+      if (fixed.has(rowKey)) continue;
+      fixed.set(rowKey, { holder: holderOf(row), cause: 'held-by-kept-row', why: ', which is kept because its own entry is in conflict' });
+      if (rowKey !== key) pending.push(rowKey);
+    }
+  }
+  return conflicts;
+}
