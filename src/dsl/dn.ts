@@ -1,0 +1,161 @@
+/**
+ * Distinguished names as RFC 4514 writes them (and the RFC 2253/1779 leniencies seen in the wild: `;` as a
+ * separator, quoted values, spaces around `=`, `,` and `+`).
+ */
+
+export interface Ava {
+  /** As written (`CN`, `ou`, `2.5.4.3`). */
+  readonly type: string;
+  /** Unescaped; a `#hex` BER value is kept as written. */
+  readonly value: string;
+}
+
+export interface Rdn {
+  readonly avas: ReadonlyArray<Ava>;
+  /** Offset in the DN text where this RDN starts. */
+  readonly start: number;
+}
+
+const TYPE = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)/;
+const HEX_PAIR = /^[0-9A-Fa-f]{2}$/;
+const SPECIALS = new Set([' ', '"', '#', '+', ',', ';', '<', '=', '>', '\\']);
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The RDNs of a DN, most specific first; undefined if the text is not a DN. The empty DN has none. */
+export function parseDn(text: string): ReadonlyArray<Rdn> | undefined {
+  const rdns: Rdn[] = [];
+  let i = skipSpaces(text, 0);
+  if (i === text.length) return rdns;
+  for (;;) {
+    const start = i;
+    const avas: Ava[] = [];
+    for (;;) {
+      const type = TYPE.exec(text.slice(i));
+      if (type === null) return undefined;
+      i = skipSpaces(text, i + type[0].length);
+      if (text[i] !== '=') return undefined;
+      i = skipSpaces(text, i + 1);
+      const value = readValue(text, i);
+      if (value === undefined) return undefined;
+      avas.push({ type: type[0], value: value.value });
+      i = skipSpaces(text, value.end);
+      if (text[i] !== '+') break;
+      i = skipSpaces(text, i + 1);
+    }
+    rdns.push({ avas, start });
+    if (i === text.length) return rdns;
+    if (text[i] !== ',' && text[i] !== ';') return undefined;
+    i = skipSpaces(text, i + 1);
+  }
+}
+
+function skipSpaces(text: string, i: number): number {
+  while (text[i] === ' ') i++;
+  return i;
+}
+
+function readValue(text: string, start: number): { value: string; end: number } | undefined {
+  if (text[start] === '#') {
+    let i = start + 1;
+    while (/[0-9A-Fa-f]/.test(text[i] ?? '')) i++;
+    const hex = i - start - 1;
+    return hex === 0 || hex % 2 !== 0 ? undefined : { value: text.slice(start, i), end: i };
+  }
+  if (text[start] === '"') return readQuoted(text, start);
+  let value = '';
+  let bytes: number[] = [];
+  // Unescaped trailing spaces are not part of the value; escaped ones are.
+  let keptLength = 0;
+  let i = start;
+  const flush = (): boolean => {
+    if (bytes.length === 0) return true;
+    try {
+      value += decoder.decode(Uint8Array.from(bytes));
+    } catch {
+      return false;
+    }
+    bytes = [];
+    keptLength = value.length;
+    return true;
+  };
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === ',' || c === '+' || c === ';') break;
+    if (c === '\\') {
+      const next = text.slice(i + 1, i + 3);
+      if (HEX_PAIR.test(next)) {
+        bytes.push(Number.parseInt(next, 16));
+        i += 3;
+        continue;
+      }
+      const special = text[i + 1];
+      if (special === undefined || !SPECIALS.has(special)) return undefined;
+      if (!flush()) return undefined;
+      value += special;
+      keptLength = value.length;
+      i += 2;
+      continue;
+    }
+    if (!flush()) return undefined;
+    value += c;
+    if (c !== ' ') keptLength = value.length;
+    i++;
+  }
+  if (!flush()) return undefined;
+  return { value: value.slice(0, keptLength), end: i };
+}
+
+function readQuoted(text: string, start: number): { value: string; end: number } | undefined {
+  let value = '';
+  let i = start + 1;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '"') return { value, end: i + 1 };
+    if (c === '\\') {
+      const next = text[i + 1];
+      if (next === undefined) return undefined;
+      value += next;
+      i += 2;
+      continue;
+    }
+    value += c;
+    i++;
+  }
+  return undefined;
+}
+
+/** RFC 4514 escaping of an attribute value. */
+export function escapeDnValue(value: string): string {
+  let out = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!;
+    if (c === '\0') out += '\\00';
+    else if ('"+,;<>\\='.includes(c)) out += `\\${c}`;
+    else if ((i === 0 && (c === ' ' || c === '#')) || (i === value.length - 1 && c === ' ')) out += `\\${c}`;
+    else out += c;
+  }
+  return out;
+}
+
+/**
+ * The form two DNs naming the same entry share: attribute types and values lower-cased (the naming attributes
+ * in use, cn, ou, dc, uid, o, are case-insensitive), insignificant spaces dropped, multi-valued RDNs sorted,
+ * values re-escaped one canonical way. Undefined if the text is not a DN.
+ */
+export function normalizeDn(text: string): string | undefined {
+  const rdns = parseDn(text);
+  if (rdns === undefined) return undefined;
+  return rdns
+    .map((rdn) =>
+      rdn.avas
+        .map((ava) => `${ava.type.toLowerCase()}=${normalizeValue(ava.value)}`)
+        .sort()
+        .join('+'),
+    )
+    .join(',');
+}
+
+function normalizeValue(value: string): string {
+  if (value.startsWith('#')) return value.toLowerCase();
+  return escapeDnValue(value.trim().replace(/\s+/g, ' ').toLowerCase());
+}
