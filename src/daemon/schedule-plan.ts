@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Cron } from 'croner';
+import { parse as parseYaml } from 'yaml';
 import type { Config, Profile } from '../config/index.js';
 import { Secret } from '../shared/index.js';
 import type { SyncKind } from '../sync/index.js';
@@ -95,31 +96,70 @@ export interface ProfileDiff {
   readonly changed: ReadonlyArray<string>;
 }
 
-export function diffProfiles(before: Config, after: Config): ProfileDiff {
+/** Compares two sets of profile digests (see `profileDigests`). */
+export function diffProfiles(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): ProfileDiff {
   const added: string[] = [];
   const changed: string[] = [];
-  for (const [name, profile] of after.servers) {
-    const old = before.servers.get(name);
+  for (const [name, digest] of after) {
+    const old = before.get(name);
     if (old === undefined) added.push(name);
-    else if (profileFingerprint(old) !== profileFingerprint(profile)) changed.push(name);
+    else if (old !== digest) changed.push(name);
   }
-  const removed = [...before.servers.keys()].filter((name) => !after.servers.has(name));
+  const removed = [...before.keys()].filter((name) => !after.has(name));
   return { added, removed, changed };
 }
 
 /**
- * A digest of everything in a profile. Secrets count by a hash of their value, so that a rotated password shows
- * as a change without the value ever leaving this function.
+ * A digest per profile of everything that decides what it does: the loaded profile (with secrets counted by a
+ * hash of their value, so that a rotated password is a change without the value leaving this function) and, from
+ * the file's text, its YAML section and the named mappings it uses. The text is needed because a compiled mapping
+ * keeps its expressions to itself: an edited expression is visible only there.
  */
-export function profileFingerprint(profile: Profile): string {
-  const text = JSON.stringify(profile, function replacer(this: Record<string, unknown>, key: string, value: unknown) {
+export function profileDigests(config: Config, text: string): ReadonlyMap<string, string> {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch {
+    // The config loaded from this text, so it parses; should it not, the loaded profiles alone still count.
+    raw = undefined;
+  }
+  const digests = new Map<string, string>();
+  for (const profile of config.servers.values()) {
+    digests.set(profile.name, sha256(`${loadedFingerprint(profile)}\n${JSON.stringify(rawSections(raw, profile.name))}`));
+  }
+  return digests;
+}
+
+function loadedFingerprint(profile: Profile): string {
+  return JSON.stringify(profile, function replacer(this: Record<string, unknown>, key: string, value: unknown) {
     const original = key === '' ? value : this[key];
     if (original instanceof Secret) return `secret:${sha256(original.reveal())}`;
     if (original instanceof Map) return [...original.entries()];
-    if (typeof original === 'function') return `function:${String(original)}`;
     return value;
   });
-  return sha256(text);
+}
+
+/** The profile's YAML section and every named mapping it refers to (`mapping: NAME`, `use: NAME`), transitively. */
+function rawSections(raw: unknown, name: string): unknown[] {
+  const server = child(child(raw, 'servers'), name);
+  const named = child(raw, 'mappings');
+  const sections: unknown[] = [server];
+  const seen = new Set<string>();
+  const pending = [child(child(server, 'users'), 'mapping'), child(child(server, 'groups'), 'mapping')];
+  while (pending.length > 0) {
+    const mapping = pending.pop();
+    const ref = typeof mapping === 'string' ? mapping : child(mapping, 'use');
+    if (typeof ref !== 'string' || seen.has(ref)) continue;
+    seen.add(ref);
+    const target = child(named, ref);
+    sections.push([ref, target]);
+    pending.push(target);
+  }
+  return sections;
+}
+
+function child(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
 }
 
 function sha256(text: string): string {
