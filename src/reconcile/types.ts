@@ -1,7 +1,7 @@
-import type { Value } from './fields.js';
+import type { MappedRecord } from '../dsl/index.js';
 
 /** A mapped record: camelCase target field -> value, as the mapping produced it. */
-export type MappedRecord = Readonly<Record<string, Value>>;
+export type { MappedRecord };
 
 /** A stored row's id (bigserial, read as a number). */
 export type RowId = number;

@@ -1,0 +1,71 @@
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PGliteDialect, PostgresDialect, type Dialect } from 'kysely';
+import pg from 'pg';
+import { LdapsyncError } from '../shared/index.js';
+import { AdvisoryLocks, InProcessLocks, type ProfileLocks } from './profile-locks.js';
+
+const INT8_OID = 20;
+
+/**
+ * bigint ids, quotas and counts are read as numbers: they stay far below 2^53, and a number compares equal to
+ * the mapped value (a string would not).
+ */
+function parseInt8(value: string): number {
+  return Number(value);
+}
+
+const PG_TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+export interface Backend {
+  readonly kind: 'postgres' | 'pglite';
+  readonly dialect: Dialect;
+  readonly locks: ProfileLocks;
+  /** The URL without its password, for messages and logs. */
+  readonly label: string;
+}
+
+/** `postgres://user:secret@host/db` -> `postgres://user:***@host/db`. */
+export function redactStoreUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+  }
+}
+
+/** Picks the backend from the URL: `postgres://` / `postgresql://`, or `pglite://PATH` (the directory is created). */
+export async function openBackend(url: string, schema: string): Promise<Backend> {
+  const label = redactStoreUrl(url);
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const pool = new pg.Pool({ connectionString: url, max: 10, types: PG_TYPES });
+    // A client that loses its server (idle in the pool or checked out) emits 'error'; unheard, that would
+    // crash the process. The query in flight, or the next one, reports the failure instead.
+    pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
+    const connect = async (): Promise<pg.Client> => {
+      const client = new pg.Client({ connectionString: url, types: PG_TYPES });
+      client.on('error', () => undefined);
+      await client.connect();
+      return client;
+    };
+    return { kind: 'postgres', dialect: new PostgresDialect({ pool }), locks: new AdvisoryLocks(schema, connect), label };
+  }
+  if (url.startsWith('pglite://')) {
+    const path = resolve(url.slice('pglite://'.length));
+    try {
+      await mkdir(path, { recursive: true });
+    } catch (err) {
+      throw new LdapsyncError('store.unreachable', `cannot create the embedded store directory ${path}: ${(err as Error).message}`, { url: label }, { cause: err });
+    }
+    const pglite = new PGlite(path, { parsers: { [INT8_OID]: parseInt8 } });
+    return { kind: 'pglite', dialect: new PGliteDialect({ pglite }), locks: new InProcessLocks(), label };
+  }
+  throw new LdapsyncError('store.bad-url', `store.url must start with postgres:// or pglite://, not ${JSON.stringify(label)}`, { url: label });
+}

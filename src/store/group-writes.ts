@@ -1,0 +1,155 @@
+import { sql } from 'kysely';
+import { LdapsyncError } from '../shared/index.js';
+import type { GroupCreate, GroupPlan, GroupRemove, GroupUpdate, RowId } from '../reconcile/index.js';
+import type { AppliedChange, RunId } from './applied-change.js';
+import { chunks, execExpecting, type Db } from './batch.js';
+import { assignments, columnList, GROUP_COLUMNS, putFields, recordDefinition } from './rows.js';
+
+const IDENTITY = [
+  ['external_id', 'text'],
+  ['dn', 'text'],
+  ['name', 'text'],
+] as const;
+
+function record(change: GroupCreate | GroupUpdate): Record<string, unknown> {
+  return putFields(
+    { id: change.kind === 'update' ? change.id : null, external_id: change.externalId, dn: change.dn, name: change.name },
+    GROUP_COLUMNS,
+    change.fields,
+  );
+}
+
+interface Edge {
+  readonly group_id: RowId;
+  readonly user_id: RowId;
+  readonly userDn: string | undefined;
+  readonly groupDn: string;
+  readonly externalId: string;
+}
+
+/**
+ * Writes a group plan inside the caller's transaction: memberships leave first (removed groups keep none), then
+ * groups are removed, updated and created, then memberships are added (new groups need their ids first).
+ * A membership is only ever added between a group and a live user of the same profile; a mismatch with the
+ * plan means the store changed under it, and the whole transaction rolls back.
+ */
+export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan: GroupPlan): Promise<AppliedChange[]> {
+  const groups = sql.id(schema, 'groups');
+  const users = sql.id(schema, 'users');
+  const members = sql.id(schema, 'group_members');
+  const source = plan.profile;
+  const creates: GroupCreate[] = [];
+  const updates: GroupUpdate[] = [];
+  const removals: GroupRemove[] = [];
+  for (const change of plan.changes) {
+    switch (change.kind) {
+      case 'create':
+        creates.push(change);
+        break;
+      case 'update':
+        updates.push(change);
+        break;
+      case 'remove':
+        removals.push(change);
+        break;
+      default:
+        change satisfies never;
+    }
+  }
+  const applied: AppliedChange[] = [];
+
+  const leaving: Edge[] = [];
+  for (const m of plan.memberships) {
+    if (m.remove.length === 0) continue;
+    if (m.groupId === undefined) throw new LdapsyncError('store.failed', `a group without a row cannot lose members: ${m.dn}`, { table: 'group_members', dn: m.dn });
+    for (const u of m.remove) leaving.push({ group_id: m.groupId, user_id: u.id, userDn: u.dn, groupDn: m.dn, externalId: m.externalId });
+  }
+  for (const part of chunks(leaving)) {
+    const json = JSON.stringify(part.map(({ group_id, user_id }) => ({ group_id, user_id })));
+    await execExpecting(
+      db,
+      sql`DELETE FROM ${members} AS m
+          USING json_to_recordset(${json}::json) AS x(group_id bigint, user_id bigint), ${groups} AS g
+          WHERE m.group_id = x.group_id AND m.user_id = x.user_id AND g.id = m.group_id AND g.source = ${source}`,
+      part.length,
+      'remove memberships',
+      'group_members',
+    );
+  }
+  for (const e of leaving) {
+    applied.push({ event: 'membership.removed', source, runId, dn: e.groupDn, externalId: e.externalId, groupId: e.group_id, userId: e.user_id, userDn: e.userDn });
+  }
+
+  for (const mode of ['disable', 'delete'] as const) {
+    for (const part of chunks(removals.filter((r) => r.mode === mode))) {
+      const ids = part.map((r) => r.id);
+      const query =
+        mode === 'disable'
+          ? sql`UPDATE ${groups} SET removed_at = now(), updated_at = now() WHERE source = ${source} AND id = ANY(${ids}::bigint[])`
+          : sql`DELETE FROM ${groups} WHERE source = ${source} AND id = ANY(${ids}::bigint[])`;
+      await execExpecting(db, query, ids.length, `${mode} groups`, 'groups');
+    }
+  }
+  for (const r of removals) {
+    applied.push({ event: 'group.removed', source, runId, dn: r.dn, externalId: r.externalId, groupId: r.id, mode: r.mode, reason: r.reason });
+  }
+
+  for (const part of chunks(updates)) {
+    const json = JSON.stringify(part.map(record));
+    await execExpecting(
+      db,
+      sql`UPDATE ${groups} AS g
+          SET dn = x.dn, name = x.name, ${assignments(GROUP_COLUMNS)}, removed_at = NULL, updated_at = now()
+          FROM json_to_recordset(${json}::json) AS x(${recordDefinition([['id', 'bigint'], ...IDENTITY], GROUP_COLUMNS)})
+          WHERE g.id = x.id AND g.source = ${source}`,
+      part.length,
+      'update groups',
+      'groups',
+    );
+  }
+  for (const u of updates) {
+    applied.push({ event: 'group.updated', source, runId, dn: u.dn, externalId: u.externalId, groupId: u.id, changes: u.changes, revived: u.revive });
+  }
+
+  const createdIds = new Map<string, RowId>();
+  for (const part of chunks(creates)) {
+    const json = JSON.stringify(part.map(record));
+    const { rows } = await sql<{ id: number; external_id: string }>`
+      INSERT INTO ${groups} (source, external_id, dn, name, ${columnList(GROUP_COLUMNS)})
+      SELECT ${source}, x.external_id, x.dn, x.name, ${columnList(GROUP_COLUMNS, 'x.')}
+      FROM json_to_recordset(${json}::json) AS x(${recordDefinition(IDENTITY, GROUP_COLUMNS)})
+      RETURNING id, external_id`.execute(db);
+    for (const r of rows) createdIds.set(r.external_id, r.id);
+    for (const c of part) {
+      const groupId = createdIds.get(c.externalId);
+      if (groupId === undefined) throw new LdapsyncError('store.failed', `the insert of ${c.dn} returned no id`, { table: 'groups', dn: c.dn });
+      applied.push({ event: 'group.created', source, runId, dn: c.dn, externalId: c.externalId, groupId, name: c.name, fields: c.fields });
+    }
+  }
+
+  const joining: Edge[] = [];
+  for (const m of plan.memberships) {
+    if (m.add.length === 0) continue;
+    const groupId = m.groupId ?? createdIds.get(m.externalId);
+    if (groupId === undefined) throw new LdapsyncError('store.failed', `no row for the group ${m.dn} to add members to`, { table: 'group_members', dn: m.dn });
+    for (const u of m.add) joining.push({ group_id: groupId, user_id: u.id, userDn: u.dn, groupDn: m.dn, externalId: m.externalId });
+  }
+  for (const part of chunks(joining)) {
+    const json = JSON.stringify(part.map(({ group_id, user_id }) => ({ group_id, user_id })));
+    await execExpecting(
+      db,
+      sql`INSERT INTO ${members} (group_id, user_id)
+          SELECT x.group_id, x.user_id
+          FROM json_to_recordset(${json}::json) AS x(group_id bigint, user_id bigint)
+          JOIN ${groups} AS g ON g.id = x.group_id AND g.source = ${source} AND g.removed_at IS NULL
+          JOIN ${users} AS u ON u.id = x.user_id AND u.source = ${source} AND u.removed_at IS NULL`,
+      part.length,
+      'add memberships',
+      'group_members',
+    );
+  }
+  for (const e of joining) {
+    applied.push({ event: 'membership.added', source, runId, dn: e.groupDn, externalId: e.externalId, groupId: e.group_id, userId: e.user_id, userDn: e.userDn });
+  }
+  return applied;
+}

@@ -1,0 +1,19 @@
+export { openStore, Store } from './store.js';
+export type { BeginRun, MigrationReport, OpenStoreOptions, RunCounts, RunOutcome, RunRow, RunStatus, RunTrigger, SyncKind } from './store.js';
+export { NOTIFY_CHANNEL, notifyPayload } from './applied-change.js';
+export type {
+  AppliedChange,
+  GroupCreated,
+  GroupRemoved,
+  GroupUpdated,
+  MembershipAdded,
+  MembershipRemoved,
+  NotifyPayload,
+  RunId,
+  UserCreated,
+  UserRemoved,
+  UserUpdated,
+} from './applied-change.js';
+export { MIGRATION_NAMES } from './migrations.js';
+export { redactStoreUrl } from './backend.js';
+export type { Database, GroupMembersTable, GroupsTable, SyncRunsTable, UsersTable } from './database.js';

@@ -1,0 +1,123 @@
+import { sql, type Kysely } from 'kysely';
+import type { Migration, MigrationProvider } from 'kysely/migration';
+
+/**
+ * The store's schema history. A migration, once released, is never edited: the next change is a new entry.
+ * They are plain SQL so that Postgres and PGlite run exactly the same statements, and they take the schema
+ * name so that one database can hold several independent stores (tests do; so can staging and production).
+ */
+function migrations(schema: string): Record<string, Migration> {
+  const t = (table: string) => sql.id(schema, table);
+  return {
+    '0001_directory': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // `local` rows are the application's own accounts: they may have no external id or DN.
+        await sql`
+          CREATE TABLE ${t('users')} (
+            id bigserial PRIMARY KEY,
+            source text NOT NULL,
+            external_id text,
+            dn text,
+            username text NOT NULL,
+            login text NOT NULL,
+            enabled boolean NOT NULL DEFAULT true,
+            email text,
+            recovery_email text,
+            display_name text,
+            first_name text,
+            last_name text,
+            initials text,
+            job_title text,
+            department text,
+            notes text,
+            address_type text,
+            street text,
+            zip_code text,
+            city text,
+            state text,
+            country_code text,
+            home_phone text,
+            mobile text,
+            work_fax text,
+            work_phone text,
+            organization text,
+            home_dir text,
+            disk_quota bigint,
+            contact_custom_fields jsonb,
+            user_custom_fields jsonb,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            updated_at timestamptz NOT NULL DEFAULT now(),
+            removed_at timestamptz,
+            CONSTRAINT users_source_external_id_key UNIQUE (source, external_id),
+            CONSTRAINT users_synced_rows_have_identity CHECK (source = 'local' OR (external_id IS NOT NULL AND dn IS NOT NULL))
+          )`.execute(db);
+        // One live account per login, whatever its case and whichever source it came from.
+        await sql`CREATE UNIQUE INDEX users_live_login_key ON ${t('users')} (lower(login)) WHERE removed_at IS NULL`.execute(db);
+        await sql`CREATE INDEX users_username_idx ON ${t('users')} (lower(username))`.execute(db);
+        await sql`
+          CREATE TABLE ${t('groups')} (
+            id bigserial PRIMARY KEY,
+            source text NOT NULL,
+            external_id text,
+            dn text,
+            name text NOT NULL,
+            description text,
+            custom_fields jsonb,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            updated_at timestamptz NOT NULL DEFAULT now(),
+            removed_at timestamptz,
+            CONSTRAINT groups_source_external_id_key UNIQUE (source, external_id),
+            CONSTRAINT groups_synced_rows_have_identity CHECK (source = 'local' OR (external_id IS NOT NULL AND dn IS NOT NULL))
+          )`.execute(db);
+        await sql`
+          CREATE TABLE ${t('group_members')} (
+            group_id bigint NOT NULL REFERENCES ${t('groups')} (id) ON DELETE CASCADE,
+            user_id bigint NOT NULL REFERENCES ${t('users')} (id) ON DELETE CASCADE,
+            PRIMARY KEY (group_id, user_id)
+          )`.execute(db);
+        // Deleting a user cascades through this index instead of scanning every membership.
+        await sql`CREATE INDEX group_members_user_id_idx ON ${t('group_members')} (user_id)`.execute(db);
+      },
+    },
+    '0002_sync_runs': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await sql`
+          CREATE TABLE ${t('sync_runs')} (
+            id bigserial PRIMARY KEY,
+            source text NOT NULL,
+            kind text NOT NULL CHECK (kind IN ('users', 'groups')),
+            trigger text NOT NULL CHECK (trigger IN ('schedule', 'cli', 'reload', 'login')),
+            dry_run boolean NOT NULL DEFAULT false,
+            started_at timestamptz NOT NULL DEFAULT now(),
+            finished_at timestamptz,
+            status text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'aborted')),
+            created integer NOT NULL DEFAULT 0,
+            updated integer NOT NULL DEFAULT 0,
+            removed integer NOT NULL DEFAULT 0,
+            unchanged integer NOT NULL DEFAULT 0,
+            skipped integer NOT NULL DEFAULT 0,
+            conflicts integer NOT NULL DEFAULT 0,
+            error text,
+            config_hash text
+          )`.execute(db);
+        await sql`CREATE INDEX sync_runs_source_id_idx ON ${t('sync_runs')} (source, id DESC)`.execute(db);
+        await sql`CREATE INDEX sync_runs_running_idx ON ${t('sync_runs')} (source) WHERE status = 'running'`.execute(db);
+      },
+    },
+  };
+}
+
+/** Names of all migrations, oldest first. */
+export const MIGRATION_NAMES: ReadonlyArray<string> = Object.keys(migrations('x'));
+
+export class InCodeMigrationProvider implements MigrationProvider {
+  readonly #schema: string;
+
+  constructor(schema: string) {
+    this.#schema = schema;
+  }
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations(this.#schema);
+  }
+}

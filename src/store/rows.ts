@@ -1,0 +1,79 @@
+import { sql, type RawBuilder } from 'kysely';
+import { GROUP_FIELDS, USER_FIELDS, type MappedRecord, type StoredGroup, type StoredUser, type TargetField } from '../reconcile/index.js';
+
+/** A mapped field and the column it is written to. */
+export interface FieldColumn {
+  readonly name: string;
+  readonly column: string;
+  /** The SQL type json_to_recordset reads it as. */
+  readonly sqlType: 'text' | 'bigint' | 'boolean' | 'jsonb';
+}
+
+function columnsOf(fields: ReadonlyArray<TargetField>): ReadonlyArray<FieldColumn> {
+  return fields.map((f) => {
+    // Column names end up in SQL text (a column definition list cannot be a parameter): allow nothing but these.
+    if (!/^[a-z][a-z0-9_]*$/.test(f.column)) throw new Error(`unexpected column name ${JSON.stringify(f.column)}`);
+    const sqlType = f.type === 'string' ? 'text' : f.type === 'integer' ? 'bigint' : f.type === 'boolean' ? 'boolean' : 'jsonb';
+    return { name: f.name, column: f.column, sqlType };
+  });
+}
+
+/** The user columns a mapping fills; `enabled` is handled with the identity columns (it is NOT NULL). */
+export const USER_COLUMNS: ReadonlyArray<FieldColumn> = columnsOf(USER_FIELDS.filter((f) => f.name !== 'enabled'));
+export const GROUP_COLUMNS: ReadonlyArray<FieldColumn> = columnsOf(GROUP_FIELDS);
+
+export function columnList(columns: ReadonlyArray<FieldColumn>, prefix = ''): RawBuilder<unknown> {
+  return sql.raw(columns.map((c) => `${prefix}${c.column}`).join(', '));
+}
+
+/** `name type, ...` for `json_to_recordset(...) AS x(<this>)`. */
+export function recordDefinition(head: ReadonlyArray<readonly [string, string]>, columns: ReadonlyArray<FieldColumn>): RawBuilder<unknown> {
+  return sql.raw([...head.map(([name, type]) => `${name} ${type}`), ...columns.map((c) => `${c.column} ${c.sqlType}`)].join(', '));
+}
+
+/** `col = x.col, ...` */
+export function assignments(columns: ReadonlyArray<FieldColumn>): RawBuilder<unknown> {
+  return sql.raw(columns.map((c) => `${c.column} = x.${c.column}`).join(', '));
+}
+
+/** Adds the mapped fields to a record that json_to_recordset will read, by column name. */
+export function putFields(target: Record<string, unknown>, columns: ReadonlyArray<FieldColumn>, fields: MappedRecord): Record<string, unknown> {
+  for (const c of columns) target[c.column] = fields[c.name] ?? null;
+  return target;
+}
+
+type Row = Readonly<Record<string, unknown>>;
+
+function fieldsOf(row: Row, columns: ReadonlyArray<FieldColumn>): MappedRecord {
+  const fields: Record<string, unknown> = {};
+  for (const c of columns) fields[c.name] = row[c.column] ?? null;
+  return fields as MappedRecord;
+}
+
+export function toStoredUser(row: Row): StoredUser {
+  return {
+    id: row['id'] as number,
+    source: row['source'] as string,
+    // `local` rows may have neither.
+    externalId: (row['external_id'] as string | null) ?? '',
+    dn: (row['dn'] as string | null) ?? '',
+    username: row['username'] as string,
+    login: row['login'] as string,
+    enabled: row['enabled'] as boolean,
+    removedAt: (row['removed_at'] as Date | null) ?? null,
+    fields: fieldsOf(row, USER_COLUMNS),
+  };
+}
+
+export function toStoredGroup(row: Row): StoredGroup {
+  return {
+    id: row['id'] as number,
+    source: row['source'] as string,
+    externalId: (row['external_id'] as string | null) ?? '',
+    dn: (row['dn'] as string | null) ?? '',
+    name: row['name'] as string,
+    removedAt: (row['removed_at'] as Date | null) ?? null,
+    fields: fieldsOf(row, GROUP_COLUMNS),
+    memberIds: (row['member_ids'] as number[] | null) ?? [],
+  };
+}

@@ -1,0 +1,402 @@
+import { Kysely, sql } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import type { StoreConfig } from '../config/index.js';
+import type { GroupPlan, PlanCounts, StoredGroup, StoredUser, UserPlan } from '../reconcile/index.js';
+import { LdapsyncError, type Logger } from '../shared/index.js';
+import type { AppliedChange, RunId } from './applied-change.js';
+import { openBackend, type Backend } from './backend.js';
+import { notifyAll, type Db } from './batch.js';
+import type { Database } from './database.js';
+import { writeGroupPlan } from './group-writes.js';
+import { InCodeMigrationProvider } from './migrations.js';
+import type { ProfileLocks } from './profile-locks.js';
+import { columnList, GROUP_COLUMNS, toStoredGroup, toStoredUser, USER_COLUMNS } from './rows.js';
+import { writeUserPlan } from './user-writes.js';
+
+export type SyncKind = 'users' | 'groups';
+export type RunTrigger = 'schedule' | 'cli' | 'reload' | 'login';
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'aborted';
+
+export interface MigrationReport {
+  /** Migrations applied by this call, oldest first (empty when the schema was current). */
+  readonly applied: ReadonlyArray<string>;
+  /** The newest migration the schema now has. */
+  readonly current: string | undefined;
+}
+
+export interface BeginRun {
+  readonly source: string;
+  readonly kind: SyncKind;
+  readonly trigger: RunTrigger;
+  /** A dry run writes nothing, not even a run row. */
+  readonly dryRun: false;
+  /** Config.hash of the file the run started under. */
+  readonly configHash: string;
+}
+
+export interface RunCounts {
+  readonly created: number;
+  readonly updated: number;
+  readonly removed: number;
+  readonly unchanged: number;
+  readonly skipped: number;
+  readonly conflicts: number;
+}
+
+export interface RunOutcome {
+  readonly status: 'failed' | 'aborted';
+  readonly error: string;
+  readonly counts?: RunCounts;
+}
+
+export interface RunRow {
+  readonly id: RunId;
+  readonly source: string;
+  readonly kind: SyncKind;
+  readonly trigger: RunTrigger;
+  readonly dryRun: boolean;
+  readonly startedAt: Date;
+  readonly finishedAt: Date | null;
+  readonly status: RunStatus;
+  readonly counts: RunCounts;
+  readonly error: string | null;
+  readonly configHash: string | null;
+}
+
+export interface OpenStoreOptions {
+  readonly logger: Logger;
+}
+
+/** Opens the store named by `config.url` and brings its schema up to date. */
+export async function openStore(config: StoreConfig, options: OpenStoreOptions): Promise<Store> {
+  const backend = await openBackend(config.url, config.schema);
+  const store = new Store(backend, config.schema, options.logger);
+  try {
+    await store.migrate();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+/**
+ * ldapsync's tables in one Postgres schema, on a server or embedded (PGlite). Reads return plain values; each
+ * plan is written in one transaction that also closes its run row, so a run either happened entirely, with its
+ * row saying so, or not at all. Rows of `local` and of other profiles are never written.
+ */
+export class Store implements AsyncDisposable {
+  readonly kind: 'postgres' | 'pglite';
+  readonly schema: string;
+  /** The store URL without a password. */
+  readonly label: string;
+  readonly #db: Kysely<Database>;
+  readonly #locks: ProfileLocks;
+  readonly #logger: Logger;
+  #closing: Promise<void> | undefined;
+
+  constructor(backend: Backend, schema: string, logger: Logger) {
+    this.kind = backend.kind;
+    this.schema = schema;
+    this.label = backend.label;
+    this.#db = new Kysely<Database>({ dialect: backend.dialect });
+    this.#locks = backend.locks;
+    this.#logger = logger;
+  }
+
+  get #tables(): Db {
+    return this.#db.withSchema(this.schema);
+  }
+
+  /**
+   * The tables as a kysely query builder (in this store's schema), for the reads and the local-row writes of
+   * an application or a test that the methods here do not cover. Sync writes go through the apply methods.
+   */
+  get kysely(): Kysely<Database> {
+    return this.#tables;
+  }
+
+  #table(name: keyof Database) {
+    return sql.id(this.schema, name);
+  }
+
+  /** Turns anything a query threw into one LdapsyncError naming the table and the store. */
+  #fail(err: unknown, action: string, table: string): LdapsyncError {
+    if (err instanceof LdapsyncError) return err;
+    const message = describeError(err);
+    const code = isConnectionError(err) ? 'store.unreachable' : 'store.failed';
+    const prefix = code === 'store.unreachable' ? `cannot reach the store at ${this.label}` : `${action} failed`;
+    return new LdapsyncError(code, `${prefix}: ${message}`, { table, url: this.label }, { cause: err });
+  }
+
+  async #run<T>(action: string, table: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.#fail(err, action, table);
+    }
+  }
+
+  /** Applies the migrations this schema lacks (safe to run concurrently: kysely takes a lock). */
+  async migrate(): Promise<MigrationReport> {
+    const migrator = new Migrator({
+      db: this.#db,
+      provider: new InCodeMigrationProvider(this.schema),
+      migrationTableSchema: this.schema,
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    const failed = results?.find((r) => r.status === 'Error');
+    if (error !== undefined) {
+      const failure = this.#fail(error, failed === undefined ? 'preparing migrations' : `migration ${failed.migrationName}`, failed?.migrationName ?? 'kysely_migration');
+      throw failure.code === 'store.unreachable' ? failure : new LdapsyncError('store.migration', failure.message, failure.where, { cause: error });
+    }
+    const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    if (applied.length > 0) this.#logger.info({ event: 'store.migrated', schema: this.schema, applied }, `store schema ${this.schema}: applied ${applied.join(', ')}`);
+    const known = await migrator.getMigrations();
+    const done = known.filter((m) => m.executedAt !== undefined).map((m) => m.name);
+    return { applied, current: done[done.length - 1] };
+  }
+
+  /** Every row of one source, removed ones included. */
+  async usersOf(source: string): Promise<StoredUser[]> {
+    return this.#run('reading users', 'users', async () => {
+      const { rows } = await sql<Record<string, unknown>>`
+        SELECT id, source, external_id, dn, username, login, enabled, removed_at, ${columnList(USER_COLUMNS)}
+        FROM ${this.#table('users')} WHERE source = ${source}`.execute(this.#db);
+      return rows.map(toStoredUser);
+    });
+  }
+
+  /** Live rows of other sources holding any of these logins (compared case-insensitively): the possible conflicts. */
+  async usersWithLogins(logins: ReadonlyArray<string>, exceptSource: string): Promise<StoredUser[]> {
+    if (logins.length === 0) return [];
+    const wanted = [...new Set(logins.map((l) => l.toLowerCase()))];
+    return this.#run('reading users by login', 'users', async () => {
+      const { rows } = await sql<Record<string, unknown>>`
+        SELECT u.id, u.source, u.external_id, u.dn, u.username, u.login, u.enabled, u.removed_at, ${columnList(USER_COLUMNS, 'u.')}
+        FROM unnest(${wanted}::text[]) AS w(login)
+        JOIN ${this.#table('users')} AS u ON lower(u.login) = w.login AND u.removed_at IS NULL
+        WHERE u.source <> ${exceptSource}`.execute(this.#db);
+      return rows.map(toStoredUser);
+    });
+  }
+
+  /** Every group row of one source, removed ones included, with its members' user ids. */
+  async groupsOf(source: string): Promise<StoredGroup[]> {
+    return this.#run('reading groups', 'groups', async () => {
+      const { rows } = await sql<Record<string, unknown>>`
+        SELECT g.id, g.source, g.external_id, g.dn, g.name, g.removed_at, ${columnList(GROUP_COLUMNS, 'g.')},
+               coalesce(m.ids, '[]'::json) AS member_ids
+        FROM ${this.#table('groups')} AS g
+        LEFT JOIN (SELECT group_id, json_agg(user_id ORDER BY user_id) AS ids FROM ${this.#table('group_members')} GROUP BY group_id) AS m
+          ON m.group_id = g.id
+        WHERE g.source = ${source}`.execute(this.#db);
+      return rows.map(toStoredGroup);
+    });
+  }
+
+  /** For authentication: a `local` user by username or login (case-insensitively), a live one first. */
+  async findLocalUser(name: string): Promise<StoredUser | undefined> {
+    return this.#run('reading local users', 'users', async () => {
+      const key = name.toLowerCase();
+      const { rows } = await sql<Record<string, unknown>>`
+        SELECT id, source, external_id, dn, username, login, enabled, removed_at, ${columnList(USER_COLUMNS)}
+        FROM ${this.#table('users')}
+        WHERE source = 'local' AND (lower(username) = ${key} OR lower(login) = ${key})
+        ORDER BY removed_at IS NULL DESC, lower(username) = ${key} DESC, id
+        LIMIT 1`.execute(this.#db);
+      const row = rows[0];
+      return row === undefined ? undefined : toStoredUser(row);
+    });
+  }
+
+  /**
+   * Records a run as `running` (committed at once, so `status` shows it). Call it while holding the profile's
+   * lock: `failStaleRuns` treats a running row whose profile lock is free as left by a dead process.
+   */
+  async beginRun(run: BeginRun): Promise<RunId> {
+    return this.#run('recording the run', 'sync_runs', async () => {
+      const row = await this.#tables
+        .insertInto('sync_runs')
+        .values({
+          source: run.source,
+          kind: run.kind,
+          trigger: run.trigger,
+          dry_run: run.dryRun,
+          status: 'running',
+          created: 0,
+          updated: 0,
+          removed: 0,
+          unchanged: 0,
+          skipped: 0,
+          conflicts: 0,
+          error: null,
+          config_hash: run.configHash,
+        })
+        .returning(sql<string>`id::text`.as('id'))
+        .executeTakeFirstOrThrow();
+      return row.id;
+    });
+  }
+
+  /** Writes a user plan and closes its run as succeeded, in one transaction. Refuses a plan the guard stopped. */
+  async applyUserPlan(runId: RunId, plan: UserPlan): Promise<AppliedChange[]> {
+    return this.#apply(runId, plan, (db) => writeUserPlan(db, this.schema, runId, plan));
+  }
+
+  /** Writes a group plan (groups and memberships) and closes its run as succeeded, in one transaction. */
+  async applyGroupPlan(runId: RunId, plan: GroupPlan): Promise<AppliedChange[]> {
+    return this.#apply(runId, plan, (db) => writeGroupPlan(db, this.schema, runId, plan));
+  }
+
+  async #apply(runId: RunId, plan: UserPlan | GroupPlan, write: (db: Db) => Promise<AppliedChange[]>): Promise<AppliedChange[]> {
+    const table = plan.kind;
+    if (plan.guard.tripped) {
+      throw new LdapsyncError('store.guard-tripped', `refusing to write a plan the delete guard stopped: ${plan.guard.reason ?? ''}`, { table, profile: plan.profile });
+    }
+    if (plan.profile === 'local') {
+      throw new LdapsyncError('store.local-source', "rows of the source 'local' belong to the application and are never written", { table, profile: plan.profile });
+    }
+    return this.#run(`writing the ${plan.kind} plan of ${plan.profile}`, table, () =>
+      this.#db.transaction().execute(async (tx) => {
+        const db = tx.withSchema(this.schema);
+        const applied = await write(db);
+        await this.#closeRun(db, runId, plan.profile, { status: 'succeeded', error: null, counts: runCounts(plan.counts) });
+        await notifyAll(db, this.schema, applied);
+        return applied;
+      }),
+    );
+  }
+
+  async #closeRun(
+    db: Db,
+    runId: RunId,
+    source: string | undefined,
+    outcome: { status: Exclude<RunStatus, 'running'>; error: string | null; counts: RunCounts | undefined },
+  ): Promise<void> {
+    let query = db
+      .updateTable('sync_runs')
+      .set({ status: outcome.status, error: outcome.error, finished_at: sql<Date>`now()`, ...(outcome.counts ?? {}) })
+      .where('id', '=', runId)
+      .where('status', '=', 'running');
+    if (source !== undefined) query = query.where('source', '=', source);
+    const result = await query.executeTakeFirst();
+    if (result.numUpdatedRows !== 1n) {
+      throw new LdapsyncError('store.run-not-running', `run ${runId} is not a running run${source === undefined ? '' : ` of ${source}`}; it may have been marked failed as stale`, {
+        table: 'sync_runs',
+      });
+    }
+  }
+
+  /** Closes a run that did not apply its plan (a failure, or a safety limit). */
+  async finishRun(runId: RunId, outcome: RunOutcome): Promise<void> {
+    await this.#run('closing the run', 'sync_runs', () =>
+      this.#closeRun(this.#tables, runId, undefined, { status: outcome.status, error: outcome.error, counts: outcome.counts }),
+    );
+  }
+
+  /**
+   * Marks `running` rows left by a process that died as failed, and returns how many. A row is stale when
+   * nobody holds its profile's lock: a run in progress in another replica holds it and is left alone.
+   */
+  async failStaleRuns(): Promise<number> {
+    return this.#run('failing stale runs', 'sync_runs', async () => {
+      const running = await this.#tables.selectFrom('sync_runs').select('source').distinct().where('status', '=', 'running').execute();
+      let failed = 0;
+      for (const { source } of running) {
+        if (!(await this.#locks.isFree(source))) continue;
+        const result = await this.#tables
+          .updateTable('sync_runs')
+          .set({ status: 'failed', finished_at: sql<Date>`now()`, error: 'the process running this sync stopped before it finished; nothing it planned was written' })
+          .where('status', '=', 'running')
+          .where('source', '=', source)
+          .executeTakeFirst();
+        failed += Number(result.numUpdatedRows);
+      }
+      if (failed > 0) this.#logger.warn({ event: 'store.stale_runs_failed', count: failed }, `marked ${failed} interrupted run(s) as failed`);
+      return failed;
+    });
+  }
+
+  /** The newest runs first, of one source or of all. */
+  async lastRuns(source?: string, limit = 10): Promise<RunRow[]> {
+    return this.#run('reading runs', 'sync_runs', async () => {
+      let query = this.#tables
+        .selectFrom('sync_runs')
+        .select(['source', 'kind', 'trigger', 'dry_run', 'started_at', 'finished_at', 'status', 'created', 'updated', 'removed', 'unchanged', 'skipped', 'conflicts', 'error', 'config_hash'])
+        .select(sql<string>`id::text`.as('id'))
+        .orderBy(sql`sync_runs.id`, 'desc')
+        .limit(limit);
+      if (source !== undefined) query = query.where('source', '=', source);
+      const rows = await query.execute();
+      return rows.map((r) => ({
+        id: r.id,
+        source: r.source,
+        kind: r.kind,
+        trigger: r.trigger,
+        dryRun: r.dry_run,
+        startedAt: r.started_at,
+        finishedAt: r.finished_at,
+        status: r.status,
+        counts: { created: r.created, updated: r.updated, removed: r.removed, unchanged: r.unchanged, skipped: r.skipped, conflicts: r.conflicts },
+        error: r.error,
+        configHash: r.config_hash,
+      }));
+    });
+  }
+
+  /**
+   * Runs `fn` holding the profile's lock, so two syncs of one profile (in this process or in any replica on the
+   * same database) never interleave. With `wait: false` a held lock gives 'busy' at once.
+   */
+  async withProfileLock<T>(source: string, fn: () => Promise<T>, options: { readonly wait: boolean }): Promise<T | 'busy'> {
+    const release = await this.#run('taking the profile lock', 'sync_runs', () => this.#locks.acquire(source, options.wait));
+    if (release === undefined) return 'busy';
+    try {
+      return await fn();
+    } finally {
+      await release();
+    }
+  }
+
+  /** Closes the connections (or the embedded database). Safe to call twice; never throws. */
+  close(): Promise<void> {
+    this.#closing ??= this.#db.destroy().catch((err: unknown) => {
+      this.#logger.warn({ event: 'store.close_failed', err: describeError(err) }, `closing the store ${this.label} failed`);
+    });
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+function runCounts(counts: PlanCounts): RunCounts {
+  return {
+    created: counts.created,
+    updated: counts.updated,
+    removed: counts.removed,
+    unchanged: counts.unchanged,
+    skipped: counts.skipped,
+    conflicts: counts.conflicts,
+  };
+}
+
+/** A message for anything thrown, including Node's AggregateError (one per address tried) with no message. */
+function describeError(err: unknown): string {
+  if (err instanceof AggregateError && err.message === '') return err.errors.map(describeError).join('; ');
+  if (err instanceof Error) return err.message !== '' ? err.message : ((err as { code?: string }).code ?? err.name);
+  return String(err);
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '3D000', '28P01', '28000']);
+
+/** Whether the failure is about reaching the server (or logging in to it), not about a statement. */
+function isConnectionError(err: unknown): boolean {
+  if (err instanceof AggregateError) return err.errors.some(isConnectionError);
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
+  return err instanceof Error && /Connection terminated|connection.*closed/i.test(err.message);
+}

@@ -1,0 +1,127 @@
+import { sql } from 'kysely';
+import { LdapsyncError } from '../shared/index.js';
+import type { UserCreate, UserPlan, UserRemove, UserUpdate } from '../reconcile/index.js';
+import type { AppliedChange, RunId } from './applied-change.js';
+import { chunks, execExpecting, type Db } from './batch.js';
+import { assignments, columnList, putFields, recordDefinition, USER_COLUMNS } from './rows.js';
+
+const IDENTITY = [
+  ['external_id', 'text'],
+  ['dn', 'text'],
+  ['username', 'text'],
+  ['login', 'text'],
+  ['enabled', 'boolean'],
+] as const;
+
+function record(change: UserCreate | UserUpdate): Record<string, unknown> {
+  return putFields(
+    { id: change.kind === 'update' ? change.id : null, external_id: change.externalId, dn: change.dn, username: change.username, login: change.login, enabled: change.enabled },
+    USER_COLUMNS,
+    change.fields,
+  );
+}
+
+/**
+ * Writes a user plan inside the caller's transaction and returns what it did. Order matters for the live-login
+ * index: removals free logins first, renamed rows then move their logins aside, updates and revivals take
+ * their final logins, and creates come last. Every statement is also limited to the plan's own source, so
+ * even a forged plan cannot reach `local` or another profile's rows.
+ */
+export async function writeUserPlan(db: Db, schema: string, runId: RunId, plan: UserPlan): Promise<AppliedChange[]> {
+  const users = sql.id(schema, 'users');
+  const source = plan.profile;
+  const creates: UserCreate[] = [];
+  const updates: UserUpdate[] = [];
+  const removals: UserRemove[] = [];
+  for (const change of plan.changes) {
+    switch (change.kind) {
+      case 'create':
+        creates.push(change);
+        break;
+      case 'update':
+        updates.push(change);
+        break;
+      case 'remove':
+        removals.push(change);
+        break;
+      case 'conflict':
+        break;
+      default:
+        change satisfies never;
+    }
+  }
+  const applied: AppliedChange[] = [];
+
+  for (const mode of ['disable', 'delete'] as const) {
+    const batch = removals.filter((r) => r.mode === mode);
+    for (const part of chunks(batch)) {
+      const ids = part.map((r) => r.id);
+      const query =
+        mode === 'disable'
+          ? sql`UPDATE ${users} SET enabled = false, removed_at = now(), updated_at = now()
+                WHERE source = ${source} AND id = ANY(${ids}::bigint[])`
+          : sql`DELETE FROM ${users} WHERE source = ${source} AND id = ANY(${ids}::bigint[])`;
+      await execExpecting(db, query, ids.length, `${mode} users`, 'users');
+    }
+  }
+  for (const r of removals) {
+    applied.push({ event: 'user.removed', source, runId, dn: r.dn, externalId: r.externalId, userId: r.id, mode: r.mode, reason: r.reason });
+  }
+
+  // A live row renamed in this run must not hold its old login while another row takes it (a swap): park it
+  // on a value no login can have (chr(1) + id) until the update below gives it its new one.
+  const moving = updates.filter((u) => u.changes['login'] !== undefined && !u.revive).map((u) => u.id);
+  for (const part of chunks(moving)) {
+    await execExpecting(
+      db,
+      sql`UPDATE ${users} SET login = chr(1) || id::text WHERE source = ${source} AND id = ANY(${part}::bigint[]) AND removed_at IS NULL`,
+      part.length,
+      'move renamed logins aside',
+      'users',
+    );
+  }
+  for (const part of chunks(updates)) {
+    const json = JSON.stringify(part.map(record));
+    await execExpecting(
+      db,
+      sql`UPDATE ${users} AS u
+          SET dn = x.dn, username = x.username, login = x.login, enabled = x.enabled, ${assignments(USER_COLUMNS)},
+              removed_at = NULL, updated_at = now()
+          FROM json_to_recordset(${json}::json) AS x(${recordDefinition([['id', 'bigint'], ...IDENTITY], USER_COLUMNS)})
+          WHERE u.id = x.id AND u.source = ${source}`,
+      part.length,
+      'update users',
+      'users',
+    );
+  }
+  for (const u of updates) {
+    applied.push({ event: 'user.updated', source, runId, dn: u.dn, externalId: u.externalId, userId: u.id, changes: u.changes, revived: u.revive });
+  }
+
+  for (const part of chunks(creates)) {
+    const json = JSON.stringify(part.map(record));
+    const { rows } = await sql<{ id: number; external_id: string }>`
+      INSERT INTO ${users} (source, external_id, dn, username, login, enabled, ${columnList(USER_COLUMNS)})
+      SELECT ${source}, x.external_id, x.dn, x.username, x.login, x.enabled, ${columnList(USER_COLUMNS, 'x.')}
+      FROM json_to_recordset(${json}::json) AS x(${recordDefinition(IDENTITY, USER_COLUMNS)})
+      RETURNING id, external_id`.execute(db);
+    const ids = new Map(rows.map((r) => [r.external_id, r.id]));
+    for (const c of part) {
+      const userId = ids.get(c.externalId);
+      if (userId === undefined) throw new LdapsyncError('store.failed', `the insert of ${c.dn} returned no id`, { table: 'users', dn: c.dn });
+      applied.push({
+        event: 'user.created',
+        source,
+        runId,
+        dn: c.dn,
+        externalId: c.externalId,
+        userId,
+        username: c.username,
+        login: c.login,
+        enabled: c.enabled,
+        fields: c.fields,
+      });
+    }
+  }
+  return applied;
+}

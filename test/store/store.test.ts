@@ -1,0 +1,278 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { USER_FIELDS } from '../../src/reconcile/index.js';
+import { MIGRATION_NAMES, type AppliedChange, type Store } from '../../src/store/index.js';
+import { openTestStore, type Backend } from '../helpers/postgres.js';
+import { deletes, groupPlan, insertLocalUser, person, snapshot, syncGroups, syncUsers, team, userPlan } from './sync-helpers.js';
+
+const BACKENDS: Backend[] = ['postgres', 'pglite'];
+
+function events(applied: ReadonlyArray<AppliedChange>): string[] {
+  return applied.map((a) => `${a.event} ${a.externalId}`);
+}
+
+describe.each(BACKENDS)('store on %s', (backend) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => {
+    ({ store, cleanup } = await openTestStore(backend));
+  });
+  afterAll(async () => {
+    await cleanup();
+  });
+
+  describe('migrations', () => {
+    it('created every table in the configured schema, with a column for every mapped user field', async () => {
+      const { rows } = await sql<{ table_name: string }>`
+        SELECT table_name FROM information_schema.tables WHERE table_schema = ${store.schema} ORDER BY table_name`.execute(store.kysely);
+      expect(rows.map((r) => r.table_name)).toEqual(
+        expect.arrayContaining(['group_members', 'groups', 'kysely_migration', 'kysely_migration_lock', 'sync_runs', 'users']),
+      );
+      const cols = await sql<{ column_name: string }>`
+        SELECT column_name FROM information_schema.columns WHERE table_schema = ${store.schema} AND table_name = 'users'`.execute(store.kysely);
+      const names = cols.rows.map((c) => c.column_name);
+      for (const f of USER_FIELDS) expect(names).toContain(f.column);
+    });
+
+    it('does nothing when run again', async () => {
+      expect(await store.migrate()).toEqual({ applied: [], current: MIGRATION_NAMES[MIGRATION_NAMES.length - 1] });
+    });
+  });
+
+  describe('applying user plans', () => {
+    it('creates, renames, updates and removes rows, returning one event per change and closing the run', async () => {
+      const profile = 'apply';
+      const first = await syncUsers(store, profile, [person('fry'), person('leela'), person('bender')]);
+      expect(events(first.applied)).toEqual(['user.created uuid-fry', 'user.created uuid-leela', 'user.created uuid-bender']);
+      const rows = await store.usersOf(profile);
+      expect(rows.map((r) => r.username).sort()).toEqual(['bender', 'fry', 'leela']);
+      const fry = rows.find((r) => r.username === 'fry');
+      expect(fry).toMatchObject({
+        source: profile,
+        externalId: 'uuid-fry',
+        login: 'fry@example.com',
+        enabled: true,
+        removedAt: null,
+        fields: { email: 'fry@example.com', displayName: 'FRY', diskQuota: 1024, userCustomFields: { employeeType: 'staff', tags: ['a', 'b'] }, notes: null },
+      });
+      expect(first.applied[0]).toMatchObject({ event: 'user.created', userId: fry?.id, source: profile, runId: first.runId, dn: fry?.dn });
+
+      const second = await syncUsers(
+        store,
+        profile,
+        [person('pjfry', { externalId: 'uuid-fry', fields: { displayName: 'Philip' } }), person('leela', { fields: { enabled: false } })],
+        deletes(),
+      );
+      expect(events(second.applied)).toEqual(['user.removed uuid-bender', 'user.updated uuid-fry', 'user.updated uuid-leela']);
+      const after = await store.usersOf(profile);
+      const renamed = after.find((r) => r.externalId === 'uuid-fry');
+      expect(renamed).toMatchObject({ id: fry?.id, username: 'pjfry', login: 'pjfry@example.com', fields: { displayName: 'Philip' } });
+      expect(after.find((r) => r.externalId === 'uuid-leela')?.enabled).toBe(false);
+      const bender = after.find((r) => r.externalId === 'uuid-bender');
+      expect(bender?.enabled).toBe(false);
+      expect(bender?.removedAt).toBeInstanceOf(Date);
+
+      const [run] = await store.lastRuns(profile, 1);
+      expect(run).toMatchObject({ id: second.runId, status: 'succeeded', kind: 'users', trigger: 'cli', counts: { created: 0, updated: 2, removed: 1, unchanged: 0 } });
+      expect(run?.finishedAt).toBeInstanceOf(Date);
+
+      // A no-op run plans nothing; the removed row comes back when its entry does.
+      expect((await userPlan(store, profile, [person('pjfry', { externalId: 'uuid-fry', fields: { displayName: 'Philip' } }), person('leela', { fields: { enabled: false } })])).changes).toEqual([]);
+      const third = await syncUsers(store, profile, [person('bender')]);
+      expect(third.applied).toEqual([expect.objectContaining({ event: 'user.updated', revived: true, userId: bender?.id })]);
+      expect((await store.usersOf(profile)).find((r) => r.externalId === 'uuid-bender')).toMatchObject({ enabled: true, removedAt: null });
+    });
+
+    it('deletes rows in mode delete', async () => {
+      const profile = 'hard-delete';
+      await syncUsers(store, profile, [person('a'), person('b')]);
+      const { applied } = await syncUsers(store, profile, [person('a')], deletes({ mode: 'delete' }));
+      expect(applied).toEqual([expect.objectContaining({ event: 'user.removed', mode: 'delete', externalId: 'uuid-b' })]);
+      expect((await store.usersOf(profile)).map((r) => r.username)).toEqual(['a']);
+    });
+
+    it('swaps two logins in one run', async () => {
+      const profile = 'swap';
+      await syncUsers(store, profile, [person('x'), person('y')]);
+      await syncUsers(store, profile, [person('x', { login: 'y@example.com' }), person('y', { login: 'x@example.com' })]);
+      const rows = await store.usersOf(profile);
+      expect(rows.map((r) => [r.externalId, r.login]).sort()).toEqual([
+        ['uuid-x', 'y@example.com'],
+        ['uuid-y', 'x@example.com'],
+      ]);
+    });
+
+    it('never touches a local row: a login it holds is a conflict, and a forged plan aimed at it fails whole', async () => {
+      const profile = 'conflicts';
+      const localId = await insertLocalUser(store, 'zoidberg', 'Zoidberg@example.com');
+      const before = await store.kysely.selectFrom('users').selectAll().where('id', '=', localId).executeTakeFirst();
+      const { plan, applied } = await syncUsers(store, profile, [person('zoidberg'), person('amy')]);
+      expect(plan.changes.find((c) => c.kind === 'conflict')).toMatchObject({ externalId: 'uuid-zoidberg', holder: { source: 'local', id: localId } });
+      expect(events(applied)).toEqual(['user.created uuid-amy']);
+      expect(await store.kysely.selectFrom('users').selectAll().where('id', '=', localId).executeTakeFirst()).toEqual(before);
+
+      const forged = await userPlan(store, profile, [person('amy', { fields: { displayName: 'Forged' } })]);
+      const update = forged.changes[0];
+      if (update?.kind !== 'update') throw new Error('expected an update');
+      const aimed = { ...forged, changes: [{ ...update, id: localId }] };
+      const runId = await store.beginRun({ source: profile, kind: 'users', trigger: 'cli', dryRun: false, configHash: 'x' });
+      const state = await snapshot(store);
+      await expect(store.applyUserPlan(runId, aimed)).rejects.toMatchObject({ code: 'store.stale-plan' });
+      expect(await snapshot(store)).toEqual(state);
+      expect(await store.findLocalUser('ZOIDBERG')).toMatchObject({ id: localId, source: 'local', externalId: '', dn: '', login: 'Zoidberg@example.com' });
+      expect(await store.findLocalUser('zoidberg@example.com')).toMatchObject({ id: localId });
+      expect(await store.findLocalUser('amy')).toBeUndefined();
+      await store.finishRun(runId, { status: 'failed', error: 'test' });
+    });
+
+    it("never touches another profile's rows, and finds their logins as conflicts", async () => {
+      await syncUsers(store, 'one', [person('hermes'), person('scruffy')]);
+      const before = await store.usersOf('one');
+      await syncUsers(store, 'two', [person('other')], deletes());
+      await syncUsers(store, 'two', [], deletes());
+      expect(await store.usersOf('one')).toEqual(before);
+      const holders = await store.usersWithLogins(['HERMES@example.com', 'nobody@example.com'], 'two');
+      expect(holders.map((h) => [h.source, h.username])).toEqual([['one', 'hermes']]);
+      expect(await store.usersWithLogins(['hermes@example.com'], 'one')).toEqual([]);
+      const { plan } = await syncUsers(store, 'two', [person('hermes', { externalId: 'two-hermes' })]);
+      expect(plan.changes).toEqual([expect.objectContaining({ kind: 'conflict', holder: expect.objectContaining({ source: 'one' }) })]);
+    });
+
+    it('keeps logins unique among live rows in any case, while removed rows may share one', async () => {
+      const profile = 'unique';
+      await syncUsers(store, profile, [person('kif')]);
+      await expect(insertLocalUser(store, 'kif2', 'KIF@example.com')).rejects.toThrow(/users_live_login_key|unique/i);
+      await syncUsers(store, profile, [], deletes());
+      await insertLocalUser(store, 'kif3', 'kif@example.com');
+      expect(await store.usersWithLogins(['kif@example.com'], profile)).toEqual([expect.objectContaining({ source: 'local', username: 'kif3' })]);
+    });
+
+    it('refuses a plan the delete guard stopped, writing nothing', async () => {
+      const profile = 'guarded';
+      await syncUsers(store, profile, [person('guard1'), person('guard2')]);
+      const plan = await userPlan(store, profile, [], deletes({ maxPercentage: 5 }));
+      expect(plan.guard.tripped).toBe(true);
+      const runId = await store.beginRun({ source: profile, kind: 'users', trigger: 'cli', dryRun: false, configHash: 'x' });
+      await expect(store.applyUserPlan(runId, plan)).rejects.toMatchObject({ code: 'store.guard-tripped' });
+      await store.finishRun(runId, { status: 'aborted', error: plan.guard.reason ?? '', counts: { created: 0, updated: 0, removed: 2, unchanged: 0, skipped: 0, conflicts: 0 } });
+      expect((await store.usersOf(profile)).every((r) => r.removedAt === null)).toBe(true);
+      expect((await store.lastRuns(profile, 1))[0]).toMatchObject({ status: 'aborted', counts: { removed: 2 }, error: expect.stringMatching(/2 of 2 live users/) });
+    });
+
+    it('rolls everything back when a statement fails in the middle of a plan', async () => {
+      const profile = 'midway';
+      await syncUsers(store, profile, [person('a'), person('b'), person('c')]);
+      await insertLocalUser(store, 'taken', 'taken@example.com');
+      // Removal and update run first; the last create collides with the local row (a plan made before it existed).
+      const plan = await userPlan(store, profile, [person('a', { fields: { displayName: 'changed' } }), ...Array.from({ length: 30 }, (_, i) => person(`n${i}`))], deletes());
+      const forged = { ...plan, changes: [...plan.changes, { kind: 'create' as const, externalId: 'late', dn: 'uid=late,dc=x', username: 'taken', login: 'TAKEN@example.com', enabled: true, fields: {} }] };
+      const state = await snapshot(store);
+      const runId = await store.beginRun({ source: profile, kind: 'users', trigger: 'cli', dryRun: false, configHash: 'x' });
+      await expect(store.applyUserPlan(runId, forged)).rejects.toMatchObject({ code: 'store.failed', where: { table: 'users' } });
+      expect(await snapshot(store)).toEqual(state);
+      expect((await store.lastRuns(profile, 1))[0]).toMatchObject({ id: runId, status: 'running' });
+      await store.finishRun(runId, { status: 'failed', error: 'duplicate login' });
+      expect((await store.lastRuns(profile, 1))[0]).toMatchObject({ status: 'failed', error: 'duplicate login' });
+    });
+  });
+
+  describe('applying group plans', () => {
+    it('creates groups with their members, replaces memberships, and removes groups with theirs', async () => {
+      const profile = 'groups';
+      await syncUsers(store, profile, [person('gfry'), person('gleela'), person('gbender')]);
+      const dn = (n: string) => `uid=${n},ou=people,dc=example,dc=com`;
+      const first = await syncGroups(store, profile, [team('crew', [dn('gfry'), dn('GLEELA'), dn('nobody')]), team('robots', [dn('gbender')])]);
+      expect(first.plan.unresolved.map((u) => u.member)).toEqual([dn('nobody')]);
+      expect(events(first.applied)).toEqual([
+        'group.created guuid-crew',
+        'group.created guuid-robots',
+        'membership.added guuid-crew',
+        'membership.added guuid-crew',
+        'membership.added guuid-robots',
+      ]);
+      const users = new Map((await store.usersOf(profile)).map((u) => [u.username, u.id]));
+      let groups = await store.groupsOf(profile);
+      const crew = groups.find((g) => g.name === 'crew');
+      expect(crew).toMatchObject({ externalId: 'guuid-crew', fields: { description: 'crew team', customFields: { gid: 500 } }, removedAt: null });
+      expect(crew?.memberIds).toEqual([users.get('gfry'), users.get('gleela')].sort((a, b) => (a ?? 0) - (b ?? 0)));
+
+      const second = await syncGroups(store, profile, [team('crew', [dn('gbender'), dn('gleela')], { name: 'Crew', dn: 'cn=Crew,ou=groups,dc=example,dc=com' })], deletes());
+      expect(events(second.applied).sort()).toEqual([
+        'group.removed guuid-robots',
+        'group.updated guuid-crew',
+        'membership.added guuid-crew',
+        'membership.removed guuid-crew',
+        'membership.removed guuid-robots',
+      ]);
+      groups = await store.groupsOf(profile);
+      expect(groups.find((g) => g.externalId === 'guuid-crew')).toMatchObject({ id: crew?.id, name: 'Crew', memberIds: [users.get('gleela'), users.get('gbender')].sort((a, b) => (a ?? 0) - (b ?? 0)) });
+      expect(groups.find((g) => g.externalId === 'guuid-robots')).toMatchObject({ memberIds: [], removedAt: expect.any(Date) });
+      expect((await groupPlan(store, profile, [team('crew', [dn('gbender'), dn('gleela')], { name: 'Crew', dn: 'cn=Crew,ou=groups,dc=example,dc=com' })])).counts).toMatchObject({ unchanged: 1, updated: 0 });
+
+      // Deleting a user (mode delete) drops its memberships with it.
+      await syncUsers(store, profile, [person('gfry'), person('gleela')], deletes({ mode: 'delete' }));
+      expect((await store.groupsOf(profile)).find((g) => g.externalId === 'guuid-crew')?.memberIds).toEqual([users.get('gleela')]);
+    });
+  });
+
+  describe('runs and locks', () => {
+    it('lists the last runs newest first, per source or all', async () => {
+      const a = await store.beginRun({ source: 'runs-a', kind: 'users', trigger: 'schedule', dryRun: false, configHash: 'h1' });
+      await store.finishRun(a, { status: 'failed', error: 'LDAP went away' });
+      const b = await store.beginRun({ source: 'runs-b', kind: 'groups', trigger: 'reload', dryRun: false, configHash: 'h2' });
+      await store.finishRun(b, { status: 'aborted', error: 'guard' });
+      expect((await store.lastRuns(undefined, 2)).map((r) => r.id)).toEqual([b, a]);
+      expect(await store.lastRuns('runs-a')).toEqual([
+        expect.objectContaining({ id: a, source: 'runs-a', kind: 'users', trigger: 'schedule', dryRun: false, status: 'failed', error: 'LDAP went away', configHash: 'h1' }),
+      ]);
+      await expect(store.finishRun(a, { status: 'failed', error: 'again' })).rejects.toMatchObject({ code: 'store.run-not-running' });
+    });
+
+    it('marks runs left running by a dead process as failed, but not one whose profile lock is held', async () => {
+      const dead = await store.beginRun({ source: 'stale', kind: 'users', trigger: 'schedule', dryRun: false, configHash: 'h' });
+      let live = '';
+      const result = await store.withProfileLock(
+        'busy-profile',
+        async () => {
+          live = await store.beginRun({ source: 'busy-profile', kind: 'users', trigger: 'schedule', dryRun: false, configHash: 'h' });
+          return store.failStaleRuns();
+        },
+        { wait: false },
+      );
+      expect(result).toBe(1);
+      expect((await store.lastRuns('stale', 1))[0]).toMatchObject({ id: dead, status: 'failed', error: expect.stringMatching(/stopped before it finished/) });
+      expect((await store.lastRuns('busy-profile', 1))[0]).toMatchObject({ id: live, status: 'running' });
+      expect(await store.failStaleRuns()).toBe(1);
+    });
+
+    it('lets one holder at a time have a profile lock; a waiter gets it when the holder is done', async () => {
+      const order: string[] = [];
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const first = store.withProfileLock('locked', async () => {
+        order.push('first in');
+        await held;
+        order.push('first out');
+        return 'first';
+      }, { wait: false });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await store.withProfileLock('locked', async () => 'second', { wait: false })).toBe('busy');
+      expect(await store.withProfileLock('other', async () => 'free', { wait: false })).toBe('free');
+      const waiter = store.withProfileLock('locked', async () => {
+        order.push('waiter in');
+        return 'waiter';
+      }, { wait: true });
+      await new Promise((r) => setTimeout(r, 100));
+      release();
+      expect(await first).toBe('first');
+      expect(await waiter).toBe('waiter');
+      expect(order).toEqual(['first in', 'first out', 'waiter in']);
+      expect(await store.withProfileLock('locked', async () => 'again', { wait: false })).toBe('again');
+    });
+
+    it('releases the lock when the work throws', async () => {
+      await expect(store.withProfileLock('throws', async () => Promise.reject(new Error('boom')), { wait: false })).rejects.toThrow('boom');
+      expect(await store.withProfileLock('throws', async () => 'ok', { wait: false })).toBe('ok');
+    });
+  });
+});
