@@ -141,12 +141,12 @@ function buildProfile(ctx: LoadContext, mappings: MappingCompiler, name: string,
   const bindDN = ctx.string(at('bindDN'));
   if (bindDN !== undefined) checkBindDn(ctx, bindDN, at('bindDN'), serverType);
   let bindPassword: Secret | undefined;
-  if (ctx.get(at('bindPassword')) !== undefined) {
+  if (ctx.given(at('bindPassword'))) {
     bindPassword = resolveSecret(ctx, at('bindPassword'));
-    if (bindDN === undefined && ctx.get(at('bindDN')) === undefined) {
+    if (!ctx.given(at('bindDN'))) {
       ctx.error('config.required', 'bindPassword is given but bindDN is not', at('bindPassword'), 'key');
     }
-  } else if (bindDN !== undefined && !ctx.keys(at()).some((key) => key !== 'bindPassword' && isSensitiveKey(key))) {
+  } else if (ctx.given(at('bindDN')) && !ctx.keys(at()).some((key) => key !== 'bindPassword' && isSensitiveKey(key))) {
     // A DN with an empty password is an unauthenticated bind: servers treat it as anonymous, silently.
     // (Not said when a misspelt bindPassword has been reported already.)
     ctx.error('config.required', 'bindDN is given but bindPassword is not', at('bindDN'), 'key');

@@ -126,7 +126,8 @@ export function displayPath(path: KeyPath): string {
   return out;
 }
 
-function pathKey(path: KeyPath): string {
+/** A path as a map key; list indexes and digit-string keys coincide, as they do in JSON pointers. */
+export function pathKey(path: KeyPath): string {
   return path.map(String).join('\u0000');
 }
 
@@ -193,6 +194,7 @@ function maskSecrets(doc: Document, redactor: Redactor): void {
 const INT = /^[-+]?[0-9]+$/;
 const FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
 const BOOL = /^(true|True|TRUE|false|False|FALSE)$/;
+const MAX_ALIASES = 100;
 
 class Walker {
   readonly #doc: Document;
@@ -202,6 +204,7 @@ class Walker {
   readonly #located: Map<string, Located>;
   readonly #redactor: Redactor;
   readonly #errors: ConfigError[];
+  #aliases = 0;
 
   constructor(
     doc: Document,
@@ -225,6 +228,15 @@ class Walker {
     let target: unknown = node;
     if (isAlias(target)) {
       const resolved = target.resolve(this.#doc);
+      this.#aliases += 1;
+      if (this.#aliases > MAX_ALIASES) {
+        // Aliases of aliases expand exponentially ("billion laughs"); no real config needs this many.
+        this.#record('scalar', path, keyRange, rangeOf(target, keyRange), undefined, [], true, true);
+        if (this.#aliases === MAX_ALIASES + 1) {
+          this.#errors.push(this.#source.error('config.yaml', `YAML: more than ${MAX_ALIASES} aliases expanded`, path));
+        }
+        return null;
+      }
       if (resolved === undefined) {
         this.#record('scalar', path, keyRange, rangeOf(target, keyRange), undefined, [], true, true);
         this.#errors.push(this.#source.error('config.yaml', `YAML: unknown alias *${target.source}`, path));

@@ -51,7 +51,9 @@ export function parseConfig(
     ctx.error('config.required', 'the file is empty; it needs at least servers', []);
     return finish(ctx.errors, ctx.warnings, redactor);
   }
-  ctx.errors.push(...read.errors, ...validateSchema(read.data, read.source));
+  const schema = validateSchema(read.data, read.source);
+  ctx.errors.push(...read.errors, ...schema.errors);
+  ctx.reject(schema.rejected);
   const hash = createHash('sha256').update(text).digest('hex');
   const config = buildConfig(ctx, new MappingCompiler(ctx), resolve(file), hash);
   if (ctx.errors.length > 0) return finish(ctx.errors, ctx.warnings, redactor);

@@ -1,4 +1,5 @@
 import type { ConfigError } from './config-error.js';
+import { pathKey } from './config-source.js';
 import type { Anchor, ConfigSource, ErrorDetails, KeyPath } from './config-source.js';
 import type { Redactor } from './redactor.js';
 
@@ -13,6 +14,7 @@ export class LoadContext {
   readonly redactor: Redactor;
   readonly errors: ConfigError[] = [];
   readonly warnings: ConfigError[] = [];
+  readonly #rejected = new Set<string>();
 
   constructor(options: {
     readonly source: ConfigSource;
@@ -30,6 +32,11 @@ export class LoadContext {
     this.redactor = options.redactor;
   }
 
+  /** Marks values the schema rejected: later checks see them as absent, so one mistake gives one error. */
+  reject(paths: ReadonlyArray<KeyPath>): void {
+    for (const path of paths) this.#rejected.add(pathKey(path));
+  }
+
   error(code: string, message: string, path: KeyPath, anchor: Anchor = 'value', details: ErrorDetails = {}): void {
     this.errors.push(this.source.error(code, message, path, anchor, details));
   }
@@ -38,15 +45,20 @@ export class LoadContext {
     this.warnings.push(this.source.error(code, message, path, anchor, details));
   }
 
-  /** The value at a path of the data, or undefined (also for a string whose `${VAR}` failed). */
+  /** The value at a path of the data, or undefined (also for a value already reported: rejected by the schema, or a failed `${VAR}`). */
   get(path: KeyPath): unknown {
-    if (this.source.locate(path)?.broken === true) return undefined;
+    if (this.source.locate(path)?.broken === true || this.#rejected.has(pathKey(path))) return undefined;
     let value: unknown = this.data;
     for (const segment of path) {
       if (typeof segment === 'number') value = Array.isArray(value) ? (value[segment] as unknown) : undefined;
       else value = isRecord(value) && Object.hasOwn(value, segment) ? value[segment] : undefined;
     }
     return value;
+  }
+
+  /** Whether the file gives the key at all, whatever its value. */
+  given(path: KeyPath): boolean {
+    return this.source.locate(path) !== undefined;
   }
 
   string(path: KeyPath): string | undefined {

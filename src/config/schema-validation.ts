@@ -22,21 +22,30 @@ function validator(): ValidateFunction {
   return compiled;
 }
 
+export interface SchemaResult {
+  readonly errors: ReadonlyArray<ConfigError>;
+  /** Paths of the values the schema rejected, so later checks can leave them alone rather than report them twice. */
+  readonly rejected: ReadonlyArray<KeyPath>;
+}
+
 /** Validates the data against the schema; every violation becomes a positioned ConfigError. */
-export function validateSchema(data: unknown, source: ConfigSource): ReadonlyArray<ConfigError> {
+export function validateSchema(data: unknown, source: ConfigSource): SchemaResult {
   const validate = validator();
-  if (validate(data)) return [];
+  if (validate(data)) return { errors: [], rejected: [] };
   const errors: ConfigError[] = [];
+  const rejected: KeyPath[] = [];
   const raw = validate.errors ?? [];
   // A propertyNames failure is reported by its inner error, which names the property.
   const named = new Set(raw.filter((e) => e.propertyName !== undefined).map((e) => e.instancePath));
   for (const e of raw) {
     if (e.keyword === 'propertyNames' && named.has(e.instancePath)) continue;
     // A value that could not be read has its own error already.
-    if (source.locate(pointerToPath(e.instancePath, source))?.broken === true) continue;
+    const path = pointerToPath(e.instancePath, source);
+    if (source.locate(path)?.broken === true) continue;
+    rejected.push(path);
     errors.push(translate(e, source));
   }
-  return errors;
+  return { errors, rejected };
 }
 
 function translate(e: ErrorObject, source: ConfigSource): ConfigError {

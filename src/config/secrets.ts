@@ -23,8 +23,7 @@ export function resolveSecret(ctx: LoadContext, path: KeyPath): Secret | undefin
     }
     return new Secret(value, 'inline');
   }
-  // Anything but exactly one of env/file has been reported by the schema.
-  if (!isRecord(value) || Object.keys(value).length !== 1) return undefined;
+  if (!isRecord(value)) return undefined;
   const name = value['env'];
   if (typeof name === 'string') {
     const secret = ctx.env[name];

@@ -173,3 +173,23 @@ describe('interpolation', () => {
     expect(firstError(text, { SIZE: '100' })).toMatchObject({ code: 'config.type', at: '5:15' });
   });
 });
+
+describe('YAML anchors and aliases', () => {
+  it('are followed, so a profile can reuse a block', () => {
+    const text = 'servers:\n  a:\n    url: ldap://a\n    domains: [a.com]\n    users: &people\n      baseDN: dc=a\n  b:\n    url: ldap://b\n    domains: [b.com]\n    users: *people\n';
+    const result = parseConfig(text, 'x.yaml', {}, () => '');
+    expect(result.ok && result.config.servers.get('b')?.users.baseDN).toBe('dc=a');
+  });
+
+  it('cannot be expanded without limit', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 8; i++) levels.push(`l${i}: &l${i} [${Array(10).fill(i === 1 ? '*a' : `*l${i - 1}`).join(', ')}]`);
+    const text = `mappings:\n  bomb:\n    userCustomFields:\n${levels.map((l) => `      ${l}`).join('\n')}\nservers: {}\n`;
+    const started = Date.now();
+    const result = parseConfig(text, 'bomb.yaml', {}, () => '');
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors.map((e) => e.code)).toContain('config.yaml');
+  });
+});
