@@ -26,9 +26,9 @@ import type {
 } from './types.js';
 import { checkListen, checkLdapUrl, checkStoreUrl } from './url-check.js';
 
-export const DEFAULT_STORE_URL = 'pglite://./.ldapsync/store';
-export const DEFAULT_SCHEDULE = '0 0 * * *';
-export const DEFAULT_LISTEN = '127.0.0.1:8089';
+const DEFAULT_STORE_URL = 'pglite://./.ldapsync/store';
+const DEFAULT_SCHEDULE = '0 0 * * *';
+const DEFAULT_LISTEN = '127.0.0.1:8089';
 const SCOPES: ReadonlyArray<Scope> = ['base', 'one', 'sub'];
 const LEVELS: ReadonlyArray<LogConfig['level']> = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 type ServerType = Profile['serverType'];
@@ -130,6 +130,10 @@ function buildProfile(ctx: LoadContext, mappings: MappingCompiler, name: string,
   }
   const startTLS = ctx.boolean(at('startTLS'), false);
   if (startTLS && secure) ctx.error('config.tls', 'startTLS upgrades ldap:// connections; an ldaps:// connection is already encrypted', at('startTLS'));
+  if (ctx.given(at('tls')) && !secure && !startTLS && ctx.string(at('url')) !== undefined) {
+    // Someone who wrote TLS settings believes the connection is encrypted; it is not.
+    ctx.warn('config.tls', 'tls settings have no effect: the URL is ldap:// and startTLS is off, so the connection is not encrypted', at('tls'), 'key');
+  }
 
   const caFile = ctx.string(at('tls', 'caFile'));
   const tls: TlsConfig = {

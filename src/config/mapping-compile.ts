@@ -1,11 +1,9 @@
 import { didYouMean } from '../shared/index.js';
 import { compileMapping } from '../dsl/index.js';
-import type { CompiledMapping, DslError, MappingValue } from '../dsl/index.js';
+import type { CompiledMapping, DslError, MappingKind, MappingValue } from '../dsl/index.js';
 import type { KeyPath } from './config-source.js';
 import type { LoadContext } from './load-context.js';
 import { isRecord } from './load-context.js';
-
-export type MappingKind = 'users' | 'groups';
 
 /** The fields of a mapping after `use` and names are resolved, with where each field's value is written. */
 interface ResolvedMapping {

@@ -6,7 +6,7 @@ import type { ConfigSource, KeyPath } from './config-source.js';
 import { didYouMean } from '../shared/index.js';
 
 /** The schema file shipped with the package (`schema/` sits two levels above both `src/config/` and `dist/config/`). */
-export const SCHEMA_URL: URL = new URL('../../schema/ldapsync.schema.json', import.meta.url);
+const SCHEMA_URL: URL = new URL('../../schema/ldapsync.schema.json', import.meta.url);
 
 let compiled: ValidateFunction | undefined;
 

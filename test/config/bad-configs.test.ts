@@ -193,3 +193,22 @@ describe('YAML anchors and aliases', () => {
     expect(result.errors.map((e) => e.code)).toContain('config.yaml');
   });
 });
+
+describe('cron schedules', () => {
+  const withSchedule = (schedule: string): string =>
+    `servers:\n  pe:\n    url: ldap://x\n    domains: [a.com]\n    users:\n      baseDN: dc=a\n    schedule: "${schedule}"\n`;
+
+  it('refuses one that parses but never fires', () => {
+    expect(firstError(withSchedule('0 0 31 2 *'))).toMatchObject({ code: 'config.cron', at: '7:16', path: 'servers.pe.schedule' });
+  });
+
+  it('places an illegal character at its field', () => {
+    expect(firstError(withSchedule('0 0 * * FOO'))).toMatchObject({ code: 'config.cron', at: '7:24' });
+  });
+
+  it('accepts nicknames and a seconds field', () => {
+    for (const schedule of ['@daily', '*/30 * * * * *', '0 2 * * MON-FRI']) {
+      expect(parseConfig(withSchedule(schedule), 'x.yaml', {}, () => '').ok).toBe(true);
+    }
+  });
+});

@@ -158,6 +158,7 @@ describe('a file that sets everything', () => {
       (zeta.domains as string[]).push('evil.example');
     }).toThrow(TypeError);
     expect('set' in config.servers).toBe(false);
+    expect(Object.isFrozen(zeta.users.mapping)).toBe(true);
   });
 
   it('records the sha256 of the text; the same text and environment give the same config', async () => {
@@ -285,6 +286,15 @@ describe('secrets in output', () => {
     const printed = [JSON.stringify(config), inspect(config, { depth: 10 }), String(profile(config, 'pe').bindPassword), ...result.warnings.map(formatConfigError)].join('\n');
     expect(printed).not.toContain(PLAIN);
     expect(printed).not.toContain(FROM_ENV);
+  });
+});
+
+describe('TLS settings', () => {
+  it('on a connection that is not encrypted draw a warning', () => {
+    const result = parse(PROFILE('    tls:\n      caFile: ca.pem\n'));
+    expect(profile(expectOk(result), 'pe').tls.caFile).toBe('/etc/ldapsync/ca.pem');
+    expect(result.warnings.map((w) => [w.code, `${w.where.line}:${w.where.column}`])).toEqual([['config.tls', '7:5']]);
+    expect(parse(PROFILE('    startTLS: true\n    tls:\n      caFile: ca.pem\n')).warnings).toEqual([]);
   });
 });
 
