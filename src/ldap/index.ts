@@ -1,0 +1,11 @@
+export { Directory } from './directory.js';
+export type { DirectoryOptions } from './directory.js';
+export { verifyPassword } from './verify-password.js';
+export { LdapError, resultCodeName } from './ldap-error.js';
+export type { LdapErrorCode, LdapErrorWhere } from './ldap-error.js';
+export type { RootDse } from './root-dse.js';
+export { escapeFilterValue } from './escape-filter-value.js';
+export { normalizeDn } from './normalize-dn.js';
+export { mergeRangedAttributes, parseRangedKey } from './ranged-attributes.js';
+export type { RangeMerge } from './ranged-attributes.js';
+export { guidToString, sidToString, identityOf } from './identity.js';
