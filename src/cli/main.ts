@@ -2,6 +2,10 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ExitCode, processIo, type Io } from './io.js';
 import { configPath } from './load.js';
 import { mapCommand } from './map.js';
+import { migrateCommand } from './migrate.js';
+import { statusCommand } from './status.js';
+import { syncCommand } from './sync.js';
+import { testCommand } from './test-command.js';
 import { validateCommand } from './validate.js';
 
 /**
@@ -49,6 +53,48 @@ function buildProgram(io: Io, exit: (code: number) => void): Command {
     .action(async (server: string, opts: { ldif: string; groups: boolean }) =>
       exit(await mapCommand({ config: config(), server, ldif: opts.ldif, groups: opts.groups }, io)),
     );
+
+  program
+    .command('test')
+    .description('connect, bind and count users and groups; or, with --username, show one user as a sync would see it')
+    .argument('<server>', 'server profile name')
+    .option('--username <name>', 'find this user with the profile\'s user query and show raw attributes, mapped record and what a sync would change')
+    .option('--debug', 'log every LDAP operation (never a secret)', false)
+    .option('--json', 'one JSON object on stdout', false)
+    .action(async (server: string, opts: { username?: string; debug: boolean; json: boolean }) =>
+      exit(await testCommand({ config: config(), server, username: opts.username, debug: opts.debug, json: opts.json }, io)),
+    );
+
+  const sync = program.command('sync').description('reconcile one profile\'s users or groups into the store');
+  for (const kind of ['users', 'groups'] as const) {
+    sync
+      .command(kind)
+      .description(`sync ${kind} of a server profile`)
+      .argument('<server>', 'server profile name')
+      .option('--dry-run', 'print the plan; write nothing at all', false)
+      .option('--delete', 'remove (per deletes.mode) entries gone from the directory, within the delete guard')
+      .option('--max-delete-percentage <n>', 'abort when removals exceed this percentage of live rows', parsePercentage)
+      .option('--json', 'one JSON object on stdout', false)
+      .action(async (server: string, opts: { dryRun: boolean; delete?: boolean; maxDeletePercentage?: number; json: boolean }) =>
+        exit(
+          await syncCommand(
+            { config: config(), kind, server, dryRun: opts.dryRun, delete: opts.delete, maxDeletePercentage: opts.maxDeletePercentage, json: opts.json },
+            io,
+          ),
+        ),
+      );
+  }
+
+  program
+    .command('status')
+    .description('the last runs of every profile, with their counts and errors')
+    .option('--json', 'one JSON object on stdout', false)
+    .action(async (opts: { json: boolean }) => exit(await statusCommand({ config: config(), json: opts.json }, io)));
+
+  program
+    .command('migrate')
+    .description('create or upgrade the store\'s tables')
+    .action(async () => exit(await migrateCommand({ config: config() }, io)));
 
   return program;
 }

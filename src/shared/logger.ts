@@ -1,4 +1,5 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
 
@@ -6,7 +7,9 @@ export interface LoggerOptions {
   readonly level?: LevelWithSilent;
   /** Pretty lines for a person at a terminal; JSON lines otherwise (what journald and log shippers want). */
   readonly pretty?: boolean;
-  /** Where JSON lines go; stdout by default. */
+  /** The file descriptor lines go to: stdout (1, the daemon's, for journald) or stderr (2, the CLI's, so that stdout stays the command's output). */
+  readonly fd?: 1 | 2;
+  /** A stream instead of a descriptor (tests). */
   readonly destination?: NodeJS.WritableStream;
 }
 
@@ -35,10 +38,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     redact: { paths: REDACT_PATHS, censor: '[secret]' },
     formatters: { level: (label: string) => ({ level: label }) },
   };
+  const fd = options.fd ?? 1;
   if (options.pretty === true) {
-    return pino(base, pino.transport({ target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:HH:MM:ss' } }));
+    // In-thread and synchronous, so that no line is lost when a command exits right after logging.
+    return pino(base, pretty({ destination: fd, sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'app,pid,hostname' }));
   }
-  return pino(base, options.destination ?? pino.destination({ dest: 1, sync: true }));
+  return pino(base, options.destination ?? pino.destination({ dest: fd, sync: true }));
 }
 
 /** A logger that drops everything, for library code called without one and for unit tests. */

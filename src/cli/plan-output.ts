@@ -1,0 +1,60 @@
+import type { GroupPlan, UserPlan } from '../reconcile/index.js';
+import { jsonReplacer } from './io.js';
+
+const show = (value: unknown): string => (value === null || value === undefined ? '∅' : JSON.stringify(value, jsonReplacer));
+
+/** Caps long lists in human output; `--json` always has everything. */
+const LIMIT = 50;
+
+function section<T>(title: string, items: ReadonlyArray<T>, line: (item: T) => string[]): string[] {
+  if (items.length === 0) return [];
+  const out = [`${title} (${items.length}):`];
+  for (const item of items.slice(0, LIMIT)) out.push(...line(item).map((l, i) => (i === 0 ? `  ${l}` : `      ${l}`)));
+  if (items.length > LIMIT) out.push(`  … and ${items.length - LIMIT} more (use --json for all)`);
+  return out;
+}
+
+/** The plan as a person reads it: what would be created, changed (field by field), removed, and left alone. */
+export function formatPlan(plan: UserPlan | GroupPlan): string[] {
+  const noun = plan.kind === 'users' ? 'user' : 'group';
+  const nameOf = (c: { username?: string; name?: string }): string => c.username ?? c.name ?? '';
+  const changes = plan.changes as ReadonlyArray<UserPlan['changes'][number] | GroupPlan['changes'][number]>;
+  const creates = changes.filter((c) => c.kind === 'create');
+  const updates = changes.filter((c) => c.kind === 'update');
+  const removals = changes.filter((c) => c.kind === 'remove');
+  const conflicts = plan.kind === 'users' ? plan.changes.filter((c) => c.kind === 'conflict') : [];
+  const lines: string[] = [];
+  lines.push(...section(`create ${noun}s`, creates, (c) => [`+ ${nameOf(c as never)}  ${c.dn}`]));
+  lines.push(
+    ...section(`update ${noun}s`, updates, (c) => {
+      const u = c as Extract<typeof c, { kind: 'update' }>;
+      return [
+        `~ ${nameOf(u as never)}  ${u.dn}${u.revive ? '  (back in the directory: revived)' : ''}`,
+        ...Object.entries(u.changes).map(([field, ch]) => `${field}: ${show(ch.old)} → ${show(ch.new)}`),
+      ];
+    }),
+  );
+  lines.push(
+    ...section(`remove ${noun}s`, removals, (c) => {
+      const r = c as Extract<typeof c, { kind: 'remove' }>;
+      return [`- ${r.mode} ${nameOf(r as never)}  ${r.dn}  (${r.reason === 'purge' ? 'disabled longer than purgeAfter' : 'gone from the directory'})`];
+    }),
+  );
+  lines.push(...section('conflicts (left alone)', conflicts, (c) => [`! ${c.login}  ${c.dn}: ${c.reason}`]));
+  if (plan.kind === 'groups') {
+    const added = plan.memberships.flatMap((m) => m.add.map((a) => `+ ${a.username ?? a.dn ?? a.id} → ${m.dn}`));
+    const removed = plan.memberships.flatMap((m) => m.remove.map((r) => `- ${r.username ?? r.dn ?? r.id} ✕ ${m.dn}`));
+    lines.push(...section('memberships added', added, (l) => [l]));
+    lines.push(...section('memberships removed', removed, (l) => [l]));
+    lines.push(...section('members not synced (ignored)', plan.unresolved, (u) => [`? ${u.member} in ${u.groupDn} (${u.cause})`]));
+    lines.push(...section('nesting cycles', plan.cycles, (c) => [c.join(' → ')]));
+  }
+  lines.push(...section('skipped entries (their rows are kept)', plan.skipped, (s) => [`? ${s.dn}: ${s.reason}`]));
+  lines.push(...section(`missing from the directory, kept (deletes are off)`, plan.missing, (m) => [`· ${m.name}  ${m.dn}`]));
+  const c = plan.counts;
+  lines.push(
+    `${plan.kind} of ${plan.profile}: ${c.created} to create, ${c.updated} to update, ${c.removed} to remove, ${c.unchanged} unchanged, ${c.skipped} skipped, ${c.conflicts} conflicts, ${c.missing} missing`,
+  );
+  if (plan.guard.tripped) lines.push(`delete guard: ${plan.guard.reason ?? 'tripped'}`);
+  return lines;
+}

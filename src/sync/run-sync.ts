@@ -1,0 +1,178 @@
+import type { DeletesConfig, GroupQuery, UserQuery } from '../config/index.js';
+import { Directory, normalizeDn } from '../ldap/index.js';
+import { planGroups, planUsers, type DesiredGroup, type DesiredUser, type GroupPlan, type Skip, type UserPlan } from '../reconcile/index.js';
+import type { AppliedChange, RunId, Store } from '../store/index.js';
+import { LdapsyncError, toLdapsyncError, type Entry, type Logger } from '../shared/index.js';
+import { desiredGroup, desiredUser, isSkip } from './desired.js';
+import { callHooks, loadHooks } from './hooks.js';
+import type { SyncCounts, SyncOutcome, SyncRequest } from './types.js';
+
+/** What a run planned, next to how it ended: the CLI prints it, a dry run exists for it. */
+export type SyncResult = SyncOutcome & { readonly plan?: UserPlan | GroupPlan };
+
+/**
+ * One reconciliation of one profile: read every matching entry (paged, streamed), map it, plan against the store,
+ * and apply the plan in one transaction. Never throws for a failed sync: the outcome says how it ended, and a
+ * failure leaves the store as it was (the run row says failed).
+ *
+ * A real run holds the profile's lock (an advisory lock on Postgres) from before it reads until after it writes,
+ * so two runs of one profile, in this process or any replica, never interleave; a second one is `busy`.
+ * A dry run takes no lock and writes nothing, not even a run row.
+ */
+export async function runSync(request: SyncRequest, store: Store): Promise<SyncResult> {
+  const { profile, kind, logger } = request;
+  const started = Date.now();
+  const context = { profile: profile.name, kind, trigger: request.trigger, dryRun: request.dryRun };
+  const query = kind === 'users' ? profile.users : profile.groups;
+  if (query === undefined) {
+    const error = new LdapsyncError('sync.no-groups', `profile "${profile.name}" has no groups query`, { profile: profile.name });
+    return { status: 'failed', runId: undefined, error, durationMs: 0 };
+  }
+  logger.info({ event: 'sync.started', ...context }, `${kind} sync of ${profile.name} started`);
+
+  if (request.dryRun) return execute(request, store, undefined, started);
+  const locked = await store
+    .withProfileLock(profile.name, () => execute(request, store, { configHash: request.config.hash }, started), { wait: false })
+    .catch((err: unknown): Promise<SyncResult> => fail(request, undefined, err, started));
+  if (locked !== 'busy') return locked;
+  const reason = `another ${kind === 'users' ? 'user' : 'group'} or login sync of ${profile.name} is running (in this process or another replica)`;
+  logger.info({ event: 'sync.skipped', ...context, reason }, `${kind} sync of ${profile.name} skipped: ${reason}`);
+  return { status: 'busy', reason };
+}
+
+async function execute(request: SyncRequest, store: Store, real: { configHash: string } | undefined, started: number): Promise<SyncResult> {
+  const { profile, kind, logger } = request;
+  let runId: RunId | undefined;
+  try {
+    if (real !== undefined) runId = await store.beginRun({ source: profile.name, kind, trigger: request.trigger, dryRun: false, configHash: real.configHash });
+    const deletes = effectiveDeletes(profile.deletes, request.deletes);
+    const plan = kind === 'users' ? await planUserSync(request, store, deletes) : await planGroupSync(request, store, deletes);
+    logSkips(plan.skipped, request);
+    const counts = countsOf(plan, plan.counts.created + plan.counts.updated + plan.counts.unchanged + plan.counts.skipped + plan.counts.conflicts);
+
+    if (plan.guard.tripped) {
+      const reason = `${plan.guard.reason ?? 'the delete guard tripped'}; nothing was written. To allow it, run "ldapsync sync ${kind} ${profile.name} --delete --max-delete-percentage ${Math.ceil(plan.guard.percentage)}" once, or raise deletes.maxPercentage`;
+      if (runId !== undefined) await store.finishRun(runId, { status: 'aborted', error: reason, counts });
+      logger.warn({ event: 'sync.aborted', profile: profile.name, kind, runId, reason, guard: plan.guard, counts }, `${kind} sync of ${profile.name} aborted: ${reason}`);
+      return { status: 'aborted', runId, counts, reason, durationMs: Date.now() - started, plan };
+    }
+    if (runId === undefined) {
+      logger.info({ event: 'sync.planned', profile: profile.name, kind, counts }, `${kind} sync of ${profile.name} planned (dry run, nothing written)`);
+      return { status: 'succeeded', runId, counts, durationMs: Date.now() - started, plan };
+    }
+
+    throwIfAborted(request.signal);
+    const applied = plan.kind === 'users' ? await store.applyUserPlan(runId, plan) : await store.applyGroupPlan(runId, plan);
+    logChanges(applied, logger);
+    const durationMs = Date.now() - started;
+    logger.info({ event: 'sync.finished', profile: profile.name, kind, runId, counts, durationMs }, `${kind} sync of ${profile.name} finished`);
+    await callHooks(await loadHooks(request.config.hooks, logger), applied, logger);
+    return { status: 'succeeded', runId, counts, durationMs, plan };
+  } catch (err) {
+    return fail(request, runId, err, started, store);
+  }
+}
+
+async function fail(request: SyncRequest, runId: RunId | undefined, err: unknown, started: number, store?: Store): Promise<SyncResult> {
+  const error = toLdapsyncError(err, 'sync.failed', { profile: request.profile.name });
+  if (runId !== undefined && store !== undefined) {
+    await store.finishRun(runId, { status: 'failed', error: error.message }).catch((closeErr: unknown) => {
+      request.logger.error({ event: 'sync.run_row_failed', runId, err: toLdapsyncError(closeErr).message }, 'could not mark the run failed');
+    });
+  }
+  request.logger.error(
+    { event: 'sync.failed', profile: request.profile.name, kind: request.kind, runId, code: error.code, err: error.message },
+    `${request.kind} sync of ${request.profile.name} failed; nothing was written: ${error.message}`,
+  );
+  return { status: 'failed', runId, error, durationMs: Date.now() - started };
+}
+
+function effectiveDeletes(configured: DeletesConfig, override: SyncRequest['deletes']): DeletesConfig {
+  return {
+    ...configured,
+    enabled: override?.enabled ?? configured.enabled,
+    maxPercentage: override?.maxPercentage ?? configured.maxPercentage,
+  };
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw new LdapsyncError('sync.interrupted', 'the sync was interrupted (shutdown); nothing was written');
+}
+
+/** Reads the query's entries page by page and sorts each into desired records and skips. */
+async function readDirectory<T extends DesiredUser | DesiredGroup>(
+  request: SyncRequest,
+  pages: (directory: Directory) => AsyncIterable<ReadonlyArray<Entry>>,
+  convert: (entry: Entry) => T | Skip,
+): Promise<{ desired: T[]; skipped: Skip[] }> {
+  const desired: T[] = [];
+  const skipped: Skip[] = [];
+  const directory = await Directory.open(request.profile, { logger: request.logger });
+  try {
+    let read = 0;
+    for await (const page of pages(directory)) {
+      throwIfAborted(request.signal);
+      for (const entry of page) {
+        const result = convert(entry);
+        if (isSkip(result)) skipped.push(result);
+        else desired.push(result);
+      }
+      read += page.length;
+      request.onProgress?.({ read });
+    }
+  } finally {
+    await directory.close();
+  }
+  return { desired, skipped };
+}
+
+async function planUserSync(request: SyncRequest, store: Store, deletes: DeletesConfig): Promise<UserPlan> {
+  const { profile } = request;
+  const query: UserQuery = profile.users;
+  const { desired, skipped } = await readDirectory(request, (d) => d.users(query.mapping.attributes), (e) => desiredUser(e, profile, query));
+  const own = await store.usersOf(profile.name);
+  const others = await store.usersWithLogins(
+    desired.map((d) => d.login),
+    profile.name,
+  );
+  return planUsers({ profile: profile.name, desired, stored: [...own, ...others], skipped, deletes, now: new Date() });
+}
+
+async function planGroupSync(request: SyncRequest, store: Store, deletes: DeletesConfig): Promise<GroupPlan> {
+  const { profile } = request;
+  const query = profile.groups as GroupQuery;
+  const { desired, skipped } = await readDirectory(request, (d) => d.groups(query.mapping.attributes), (e) => desiredGroup(e, query));
+  const [stored, users] = await Promise.all([store.groupsOf(profile.name), store.usersOf(profile.name)]);
+  return planGroups({
+    profile: profile.name,
+    desired,
+    stored,
+    users,
+    skipped,
+    deletes,
+    flattenNested: query.flattenNested,
+    normalizeDn,
+    now: new Date(),
+  });
+}
+
+function countsOf(plan: UserPlan | GroupPlan, read: number): SyncCounts {
+  const c = plan.counts;
+  return { read, created: c.created, updated: c.updated, removed: c.removed, unchanged: c.unchanged, skipped: c.skipped, conflicts: c.conflicts };
+}
+
+/** A skipped entry is worth a line: its row is kept as it was, and an operator should know why. */
+function logSkips(skipped: ReadonlyArray<Skip>, request: SyncRequest): void {
+  for (const skip of skipped) {
+    request.logger.warn(
+      { event: 'sync.entry_skipped', profile: request.profile.name, kind: request.kind, dn: skip.dn, externalId: skip.externalId, cause: skip.kind, reason: skip.reason },
+      `skipped ${skip.dn}: ${skip.reason}`,
+    );
+  }
+}
+
+/** The audit trail: one JSON line per applied change, with everything needed to replay it. */
+function logChanges(applied: ReadonlyArray<AppliedChange>, logger: Logger): void {
+  for (const change of applied) logger.info(change, change.event);
+}
+
