@@ -1,0 +1,10 @@
+export { Daemon } from './daemon.js';
+export type { DaemonContext, DaemonOptions, DaemonRoute, DaemonRouteHandler, ReloadTrigger, RuntimeSnapshot } from './daemon.js';
+export { sendJson } from './http-server.js';
+export type { HttpMethod } from './http-server.js';
+export { DEFAULT_SETTINGS, settingsFromEnv } from './settings.js';
+export type { DaemonSettings } from './settings.js';
+export { handleSignals } from './signals.js';
+export type { SignalHandling } from './signals.js';
+export { systemClock } from './clock.js';
+export type { Clock, ClockTimer } from './clock.js';
