@@ -413,9 +413,21 @@ function handshake(start: () => TLSSocket, profile: ConnectionProfile, where: Ld
     socket.once('error', (err) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(networkError(err, where));
+      reject(handshakeError(err, where));
     });
   });
+}
+
+/** A connection that drops during the handshake is a TLS problem (often a plain port), not a server gone mid-read. */
+function handshakeError(err: Error, where: LdapErrorWhere): LdapError {
+  const failure = networkError(err, where);
+  if (failure.code !== 'ldap.server-gone' && failure.code !== 'ldap.protocol') return failure;
+  return new LdapError(
+    'ldap.tls',
+    `TLS handshake failed: ${err.message} (is this an ldaps:// port, usually 636, and does the server have a certificate?)`,
+    where,
+    { cause: err },
+  );
 }
 
 function connectTimer(profile: ConnectionProfile, socket: Socket, reject: (err: LdapError) => void, where: LdapErrorWhere): NodeJS.Timeout | undefined {

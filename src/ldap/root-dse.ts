@@ -13,10 +13,21 @@ export interface RootDse {
   readonly raw: Entry;
 }
 
+/**
+ * Neither OpenLDAP nor Active Directory publish vendorName; each has a root DSE of its own shape, which
+ * names the product just as well for an admin reading `ldapsync test`.
+ */
+function vendorFromShape(entry: Entry): string | undefined {
+  const objectClasses = (entry.attributes.get('objectclass') ?? []).map((v) => (typeof v === 'string' ? v.toLowerCase() : ''));
+  if (objectClasses.includes('openldaprootdse')) return 'OpenLDAP';
+  if (entry.attributes.has('domaincontrollerfunctionality')) return 'Active Directory';
+  return undefined;
+}
+
 export function rootDseOf(entry: Entry): RootDse {
   const texts = (name: string): string[] => (entry.attributes.get(name) ?? []).filter((v): v is string => typeof v === 'string');
   return {
-    vendorName: texts('vendorname')[0],
+    vendorName: texts('vendorname')[0] ?? vendorFromShape(entry),
     vendorVersion: texts('vendorversion')[0],
     namingContexts: texts('namingcontexts'),
     defaultNamingContext: texts('defaultnamingcontext')[0],

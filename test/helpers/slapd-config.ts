@@ -10,9 +10,12 @@ export const SLAPD_READER_PASSWORD = 'reader-secret';
 export interface SlapdConfigOptions {
   readonly dir: string;
   readonly dataDir: string;
-  readonly tls: TestTls;
   /** Entries the reader account may get from one search without paging (its soft and hard size limit). */
   readonly readerSizeLimit: number;
+  /** Entries the reader may get from all pages of one paged search; undefined for no limit. */
+  readonly readerPagedTotalLimit: number | undefined;
+  /** Without TLS the server refuses StartTLS. */
+  readonly tls: TestTls | undefined;
 }
 
 /**
@@ -22,7 +25,14 @@ export interface SlapdConfigOptions {
  * pages reads the whole directory.
  */
 export function slapdConfigLdif(options: SlapdConfigOptions): string {
-  const { dir, dataDir, tls, readerSizeLimit } = options;
+  const { dir, dataDir, tls, readerSizeLimit, readerPagedTotalLimit } = options;
+  const tlsSettings =
+    tls === undefined
+      ? ''
+      : `olcTLSCACertificateFile: ${tls.caFile}
+olcTLSCertificateFile: ${tls.certFile}
+olcTLSCertificateKeyFile: ${tls.keyFile}
+`;
   const schemas = ['core', 'cosine', 'inetorgperson', 'nis'].map((name) => `include: file:///etc/ldap/schema/${name}.ldif\n`).join('\n');
   return `dn: cn=config
 objectClass: olcGlobal
@@ -30,10 +40,7 @@ cn: config
 olcPidFile: ${dir}/slapd.pid
 olcArgsFile: ${dir}/slapd.args
 olcLogLevel: none
-olcTLSCACertificateFile: ${tls.caFile}
-olcTLSCertificateFile: ${tls.certFile}
-olcTLSCertificateKeyFile: ${tls.keyFile}
-
+${tlsSettings}
 dn: cn=module{0},cn=config
 objectClass: olcModuleList
 cn: module{0}
@@ -72,7 +79,7 @@ olcDbIndex: objectClass eq
 olcDbIndex: uid,cn,sn,mail eq
 olcDbIndex: entryUUID eq
 olcDbIndex: member,uniqueMember,memberUid eq
-olcLimits: {0}dn.exact="${SLAPD_READER_DN}" size.soft=${readerSizeLimit} size.hard=${readerSizeLimit} size.prtotal=unlimited
+olcLimits: {0}dn.exact="${SLAPD_READER_DN}" size.soft=${readerSizeLimit} size.hard=${readerSizeLimit} size.prtotal=${readerPagedTotalLimit ?? 'unlimited'}
 olcAccess: {0}to attrs=userPassword by self write by anonymous auth by * none
 olcAccess: {1}to * by users read by anonymous read
 

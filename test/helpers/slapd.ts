@@ -34,6 +34,10 @@ export interface StartSlapdOptions {
   readonly generate?: GeneratorOptions;
   /** The reader account's size limit for unpaged searches; default 5, below the company fixture's size. */
   readonly readerSizeLimit?: number;
+  /** A limit on all pages of one paged search by the reader (`size.prtotal`); default none. */
+  readonly readerPagedTotalLimit?: number;
+  /** false: no TLS at all, so StartTLS is refused and nothing listens on `ldapsUrl`. Default true. */
+  readonly tls?: boolean;
 }
 
 /**
@@ -53,6 +57,8 @@ export interface SlapdInfo {
   readonly readerPassword: string;
   readonly dir: string;
   readonly pid: number | undefined;
+  /** Whether TLS is configured (StartTLS and ldaps); see `StartSlapdOptions.tls`. */
+  readonly tls: boolean;
 }
 
 export interface SlapdHandle extends SlapdInfo, AsyncDisposable {
@@ -86,7 +92,17 @@ export async function startSlapd(options: StartSlapdOptions = {}): Promise<Slapd
     await Promise.all([mkdir(tlsDir), mkdir(dataDir), mkdir(configDir)]);
     const tls = await makeTestTls(tlsDir);
     const configLdif = join(dir, 'config.ldif');
-    await writeFile(configLdif, slapdConfigLdif({ dir, dataDir, tls, readerSizeLimit: options.readerSizeLimit ?? 5 }));
+    const withTls = options.tls !== false;
+    await writeFile(
+      configLdif,
+      slapdConfigLdif({
+        dir,
+        dataDir,
+        tls: withTls ? tls : undefined,
+        readerSizeLimit: options.readerSizeLimit ?? 5,
+        readerPagedTotalLimit: options.readerPagedTotalLimit,
+      }),
+    );
     await runTool(SLAPADD, ['-n0', '-F', configDir, '-l', configLdif]);
 
     const baseLdif = join(dir, 'base.ldif');
@@ -114,6 +130,7 @@ export async function startSlapd(options: StartSlapdOptions = {}): Promise<Slapd
         readerPassword: SLAPD_READER_PASSWORD,
         dir,
         pid: undefined,
+        tls: withTls,
       },
       true,
     );
@@ -155,6 +172,7 @@ class SlapdServer implements SlapdHandle {
   readonly readerDN: string;
   readonly readerPassword: string;
   readonly dir: string;
+  readonly tls: boolean;
   #pid: number | undefined;
   #child: ChildProcess | undefined;
   readonly #owned: boolean;
@@ -173,6 +191,7 @@ class SlapdServer implements SlapdHandle {
     this.readerPassword = info.readerPassword;
     this.dir = info.dir;
     this.#pid = info.pid;
+    this.tls = info.tls;
     this.#owned = owned;
   }
 
@@ -194,13 +213,15 @@ class SlapdServer implements SlapdHandle {
       readerPassword: this.readerPassword,
       dir: this.dir,
       pid: this.#pid,
+      tls: this.tls,
     };
   }
 
   async start(): Promise<void> {
     if (this.#disposed) throw new Error(`slapd in ${this.dir} was disposed`);
     if (this.#pid !== undefined && isAlive(this.#pid)) return;
-    const child = spawn(SLAPD, ['-F', join(this.dir, 'slapd.d'), '-h', `${this.url}/ ${this.ldapsUrl}/`, '-d', 'none'], {
+    const urls = this.tls ? `${this.url}/ ${this.ldapsUrl}/` : `${this.url}/`;
+    const child = spawn(SLAPD, ['-F', join(this.dir, 'slapd.d'), '-h', urls, '-d', 'none'], {
       detached: true,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
