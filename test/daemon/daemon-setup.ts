@@ -21,7 +21,7 @@ export interface DaemonWorld {
   /** Holds the reader's password; profiles read it as a `{ file: }` secret. */
   readonly passwordFile: string;
   /** A profile of the test server's people (and groups), with this world's password file. */
-  profile(name: string, options?: Omit<TestProfile, 'name' | 'passwordFile'>): TestProfile;
+  profile(name: string, options: Omit<TestProfile, 'name' | 'passwordFile'>): TestProfile;
   /** The config text for these profiles on this world's server and store. */
   yaml(profiles: ReadonlyArray<TestProfile>, extra?: Partial<Omit<TestConfig, 'slapd' | 'profiles'>>): string;
   /** Writes the config file in place. */
@@ -50,7 +50,7 @@ export async function makeWorld(slapdOptions: StartSlapdOptions = {}): Promise<D
     dir,
     file,
     passwordFile,
-    profile: (name, options = {}) => ({ name, passwordFile, ...options }),
+    profile: (name, options) => ({ name, passwordFile, ...options }),
     yaml: (profiles, extra = {}) => configYaml({ slapd: slapd.info(), store: site.config, profiles, ...extra }),
     write: (profiles, extra) => writeFile(file, world.yaml(profiles, extra)),
     start: (env) => {
