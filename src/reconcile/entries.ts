@@ -20,26 +20,30 @@ export interface AcceptedEntries<T extends Identified> {
  * An id also named by a skip (its other entry failed to map) is treated the same way.
  */
 export function acceptEntries<T extends Identified>(desired: Iterable<T>, callerSkips: ReadonlyArray<Skip>): AcceptedEntries<T> {
-  const groups = new Map<string, T[]>();
+  const byId = new Map<string, T>();
+  // Only ids seen more than once get a list: a directory of unique ids allocates nothing extra.
+  const shared = new Map<string, T[]>();
   let returned = callerSkips.length;
   for (const entry of desired) {
     returned++;
-    const same = groups.get(entry.externalId);
-    if (same === undefined) groups.set(entry.externalId, [entry]);
-    else same.push(entry);
-  }
-  const skippedIds = new Set<string>();
-  for (const skip of callerSkips) if (skip.externalId !== undefined) skippedIds.add(skip.externalId);
-
-  const byId = new Map<string, T>();
-  const skipped: Skip[] = [...callerSkips];
-  for (const [id, entries] of groups) {
-    const first = entries[0];
-    if (first === undefined) continue;
-    if (entries.length === 1 && !skippedIds.has(id)) {
-      byId.set(id, first);
+    const first = byId.get(entry.externalId);
+    if (first === undefined) {
+      byId.set(entry.externalId, entry);
       continue;
     }
+    const same = shared.get(entry.externalId);
+    if (same === undefined) shared.set(entry.externalId, [first, entry]);
+    else same.push(entry);
+  }
+  for (const skip of callerSkips) {
+    if (skip.externalId === undefined) continue;
+    const entry = byId.get(skip.externalId);
+    if (entry !== undefined && !shared.has(skip.externalId)) shared.set(skip.externalId, [entry]);
+  }
+
+  const skipped: Skip[] = [...callerSkips];
+  for (const [id, entries] of shared) {
+    byId.delete(id);
     const dns = entries.map((e) => e.dn);
     for (const entry of entries) {
       const others = dns.filter((dn) => dn !== entry.dn);

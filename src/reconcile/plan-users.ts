@@ -40,6 +40,12 @@ export function desiredEnabled(user: DesiredUser): boolean {
   return user.fields['enabled'] !== false;
 }
 
+function note(diff: Record<string, FieldChange> | undefined, name: string, old: unknown, next: unknown): Record<string, FieldChange> {
+  const into = diff ?? {};
+  into[name] = { old: old ?? null, new: next ?? null };
+  return into;
+}
+
 /** Logins are unique case-insensitively: `Fry@x` and `fry@x` are one account. */
 function loginKey(login: string): string {
   return login.toLowerCase();
@@ -83,19 +89,22 @@ export function planUsers(input: PlanUsersInput): UserPlan {
       changes.push({ kind: 'create', externalId: user.externalId, dn: user.dn, username: user.username, login: user.login, enabled, fields: user.fields });
       continue;
     }
-    const diff: Record<string, FieldChange> = {};
-    if (row.dn !== user.dn) diff['dn'] = { old: row.dn, new: user.dn };
-    if (row.username !== user.username) diff['username'] = { old: row.username, new: user.username };
-    if (row.login !== user.login) diff['login'] = { old: row.login, new: user.login };
-    if (row.enabled !== enabled) diff['enabled'] = { old: row.enabled, new: enabled };
+    // Built only when something differs: a no-op resync of a large directory allocates nothing per entry.
+    let diff: Record<string, FieldChange> | undefined;
+    if (row.dn !== user.dn) diff = note(diff, 'dn', row.dn, user.dn);
+    if (row.username !== user.username) diff = note(diff, 'username', row.username, user.username);
+    if (row.login !== user.login) diff = note(diff, 'login', row.login, user.login);
+    if (row.enabled !== enabled) diff = note(diff, 'enabled', row.enabled, enabled);
+    const stored = row.fields;
+    const wanted = user.fields;
     for (const name of COMPARED_FIELDS) {
-      const was = row.fields[name];
-      const wanted = user.fields[name];
-      if (!sameValue(was, wanted)) diff[name] = { old: was ?? null, new: wanted ?? null };
+      const a = stored[name];
+      const b = wanted[name];
+      if (a !== b && !sameValue(a, b)) diff = note(diff, name, a, b);
     }
     const revive = row.removedAt !== null;
-    if (revive) diff['removedAt'] = { old: row.removedAt, new: null };
-    if (Object.keys(diff).length === 0) {
+    if (revive) diff = note(diff, 'removedAt', row.removedAt, null);
+    if (diff === undefined) {
       unchanged++;
       continue;
     }
@@ -192,13 +201,26 @@ function resolveLogins(
     }
   }
 
-  const claims = new Map<string, DesiredUser[]>();
+  // Most logins are wanted by one entry and held by nobody else: only the others need a look (and a list).
+  const claims = new Map<string, DesiredUser | DesiredUser[]>();
+  const pending: string[] = [];
   for (const user of desired.values()) {
     const key = loginKey(user.login);
-    const list = claims.get(key);
-    if (list === undefined) claims.set(key, [user]);
-    else list.push(user);
+    const claim = claims.get(key);
+    if (claim === undefined) {
+      claims.set(key, user);
+      if (fixed.has(key)) pending.push(key);
+    } else if (Array.isArray(claim)) {
+      claim.push(user);
+    } else {
+      claims.set(key, [claim, user]);
+      if (!fixed.has(key)) pending.push(key);
+    }
   }
+  const claimants = (key: string): ReadonlyArray<DesiredUser> => {
+    const claim = claims.get(key);
+    return claim === undefined ? [] : Array.isArray(claim) ? claim : [claim];
+  };
 
   const conflicts = new Map<string, UserConflict>();
   const conflict = (user: DesiredUser, cause: UserConflict['cause'], holder: LoginHolder, reason: string): void => {
@@ -215,9 +237,8 @@ function resolveLogins(
     });
   };
 
-  const pending = [...claims.keys()];
   for (let key = pending.pop(); key !== undefined; key = pending.pop()) {
-    const contenders = (claims.get(key) ?? []).filter((u) => !conflicts.has(u.externalId));
+    const contenders = claimants(key).filter((u) => !conflicts.has(u.externalId));
     if (contenders.length === 0) continue;
     const losers: DesiredUser[] = [];
     const claim = fixed.get(key);

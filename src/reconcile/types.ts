@@ -60,7 +60,7 @@ export interface StoredUser {
   readonly login: string;
   readonly enabled: boolean;
   readonly removedAt: Date | null;
-  /** The mapped columns under their camelCase field names (`enabled` is the column above, not repeated here). */
+  /** The mapped columns under their camelCase field names; `enabled` above is authoritative over any copy here. */
   readonly fields: MappedRecord;
 }
 

@@ -1,13 +1,28 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { LdapsyncError } from '../shared/index.js';
 import { NOTIFY_CHANNEL, notifyPayload, type AppliedChange } from './applied-change.js';
+import { arrayLiteral, type ElementType } from './array-literal.js';
 import type { Database } from './database.js';
 
 /**
- * Rows per statement. Each batch is one JSON document read by json_to_recordset: one parameter, whatever the
- * row count, the same on Postgres and PGlite, and far fewer round trips and plans than a statement per row.
+ * Rows per statement: a batch travels as one array parameter per column, so a statement costs the same few
+ * round trips whatever its row count, on Postgres and PGlite alike.
  */
 export const BATCH_ROWS = 5000;
+
+/** A column of a batch and how to read its value from one item. */
+export interface BatchColumn<T> {
+  /** The column name in the batch (and usually in the table); a plain snake_case identifier. */
+  readonly column: string;
+  readonly type: ElementType;
+  readonly value: (item: T) => unknown;
+}
+
+/** `unnest($1::text[], $2::bigint[], ...) AS x(col1, col2, ...)`: the batch as a table to select from. */
+export function unnestRows<T>(items: ReadonlyArray<T>, columns: ReadonlyArray<BatchColumn<T>>): RawBuilder<unknown> {
+  const arrays = columns.map((c) => sql`${arrayLiteral(items.map(c.value), c.type)}::${sql.raw(c.type)}[]`);
+  return sql`unnest(${sql.join(arrays)}) AS x(${sql.raw(columns.map((c) => c.column).join(', '))})`;
+}
 
 export function* chunks<T>(items: ReadonlyArray<T>, size = BATCH_ROWS): Generator<ReadonlyArray<T>> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
@@ -34,7 +49,7 @@ export async function execExpecting(db: Db, query: RawBuilder<unknown>, expected
  */
 export async function notifyAll(db: Db, schema: string, changes: ReadonlyArray<AppliedChange>): Promise<void> {
   for (const batch of chunks(changes)) {
-    const payloads = batch.map((c) => JSON.stringify(notifyPayload(schema, c)));
+    const payloads = arrayLiteral(batch.map((c) => JSON.stringify(notifyPayload(schema, c))), 'text');
     await sql`SELECT count(pg_notify(${NOTIFY_CHANNEL}, p)) FROM unnest(${payloads}::text[]) AS p`.execute(db);
   }
 }

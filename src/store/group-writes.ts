@@ -2,22 +2,22 @@ import { sql } from 'kysely';
 import { LdapsyncError } from '../shared/index.js';
 import type { GroupCreate, GroupPlan, GroupRemove, GroupUpdate, RowId } from '../reconcile/index.js';
 import type { AppliedChange, RunId } from './applied-change.js';
-import { chunks, execExpecting, type Db } from './batch.js';
-import { assignments, columnList, GROUP_COLUMNS, putFields, recordDefinition } from './rows.js';
+import { chunks, execExpecting, unnestRows, type BatchColumn, type Db } from './batch.js';
+import { assignments, columnList, fieldBatchColumns, GROUP_COLUMNS } from './rows.js';
 
-const IDENTITY = [
-  ['external_id', 'text'],
-  ['dn', 'text'],
-  ['name', 'text'],
-] as const;
+const ROW: ReadonlyArray<BatchColumn<GroupCreate | GroupUpdate>> = [
+  { column: 'external_id', type: 'text', value: (c) => c.externalId },
+  { column: 'dn', type: 'text', value: (c) => c.dn },
+  { column: 'name', type: 'text', value: (c) => c.name },
+  ...fieldBatchColumns<GroupCreate | GroupUpdate>(GROUP_COLUMNS),
+];
+const CREATE_COLUMNS: ReadonlyArray<BatchColumn<GroupCreate>> = ROW;
+const UPDATE_COLUMNS: ReadonlyArray<BatchColumn<GroupUpdate>> = [{ column: 'id', type: 'bigint', value: (g) => g.id }, ...ROW];
 
-function record(change: GroupCreate | GroupUpdate): Record<string, unknown> {
-  return putFields(
-    { id: change.kind === 'update' ? change.id : null, external_id: change.externalId, dn: change.dn, name: change.name },
-    GROUP_COLUMNS,
-    change.fields,
-  );
-}
+const EDGE: ReadonlyArray<BatchColumn<Edge>> = [
+  { column: 'group_id', type: 'bigint', value: (e) => e.group_id },
+  { column: 'user_id', type: 'bigint', value: (e) => e.user_id },
+];
 
 interface Edge {
   readonly group_id: RowId;
@@ -65,11 +65,10 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
     for (const u of m.remove) leaving.push({ group_id: m.groupId, user_id: u.id, userDn: u.dn, groupDn: m.dn, externalId: m.externalId });
   }
   for (const part of chunks(leaving)) {
-    const json = JSON.stringify(part.map(({ group_id, user_id }) => ({ group_id, user_id })));
     await execExpecting(
       db,
       sql`DELETE FROM ${members} AS m
-          USING json_to_recordset(${json}::json) AS x(group_id bigint, user_id bigint), ${groups} AS g
+          USING ${unnestRows(part, EDGE)}, ${groups} AS g
           WHERE m.group_id = x.group_id AND m.user_id = x.user_id AND g.id = m.group_id AND g.source = ${source}`,
       part.length,
       'remove memberships',
@@ -95,12 +94,11 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
   }
 
   for (const part of chunks(updates)) {
-    const json = JSON.stringify(part.map(record));
     await execExpecting(
       db,
       sql`UPDATE ${groups} AS g
           SET dn = x.dn, name = x.name, ${assignments(GROUP_COLUMNS)}, removed_at = NULL, updated_at = now()
-          FROM json_to_recordset(${json}::json) AS x(${recordDefinition([['id', 'bigint'], ...IDENTITY], GROUP_COLUMNS)})
+          FROM ${unnestRows(part, UPDATE_COLUMNS)}
           WHERE g.id = x.id AND g.source = ${source}`,
       part.length,
       'update groups',
@@ -113,11 +111,10 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
 
   const createdIds = new Map<string, RowId>();
   for (const part of chunks(creates)) {
-    const json = JSON.stringify(part.map(record));
     const { rows } = await sql<{ id: number; external_id: string }>`
       INSERT INTO ${groups} (source, external_id, dn, name, ${columnList(GROUP_COLUMNS)})
       SELECT ${source}, x.external_id, x.dn, x.name, ${columnList(GROUP_COLUMNS, 'x.')}
-      FROM json_to_recordset(${json}::json) AS x(${recordDefinition(IDENTITY, GROUP_COLUMNS)})
+      FROM ${unnestRows(part, CREATE_COLUMNS)}
       RETURNING id, external_id`.execute(db);
     for (const r of rows) createdIds.set(r.external_id, r.id);
     for (const c of part) {
@@ -135,12 +132,11 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
     for (const u of m.add) joining.push({ group_id: groupId, user_id: u.id, userDn: u.dn, groupDn: m.dn, externalId: m.externalId });
   }
   for (const part of chunks(joining)) {
-    const json = JSON.stringify(part.map(({ group_id, user_id }) => ({ group_id, user_id })));
     await execExpecting(
       db,
       sql`INSERT INTO ${members} (group_id, user_id)
           SELECT x.group_id, x.user_id
-          FROM json_to_recordset(${json}::json) AS x(group_id bigint, user_id bigint)
+          FROM ${unnestRows(part, EDGE)}
           JOIN ${groups} AS g ON g.id = x.group_id AND g.source = ${source} AND g.removed_at IS NULL
           JOIN ${users} AS u ON u.id = x.user_id AND u.source = ${source} AND u.removed_at IS NULL`,
       part.length,

@@ -53,7 +53,8 @@ function migrations(schema: string): Record<string, Migration> {
           )`.execute(db);
         // One live account per login, whatever its case and whichever source it came from.
         await sql`CREATE UNIQUE INDEX users_live_login_key ON ${t('users')} (lower(login)) WHERE removed_at IS NULL`.execute(db);
-        await sql`CREATE INDEX users_username_idx ON ${t('users')} (lower(username))`.execute(db);
+        // Only local accounts are looked up by bare username (at login); synced rows need not pay for the index.
+        await sql`CREATE INDEX users_local_username_idx ON ${t('users')} (lower(username)) WHERE source = 'local'`.execute(db);
         await sql`
           CREATE TABLE ${t('groups')} (
             id bigserial PRIMARY KEY,

@@ -1,19 +1,20 @@
 import { sql, type RawBuilder } from 'kysely';
+import type { ElementType } from './array-literal.js';
+import type { BatchColumn } from './batch.js';
 import { GROUP_FIELDS, USER_FIELDS, type MappedRecord, type StoredGroup, type StoredUser, type TargetField } from '../reconcile/index.js';
 
 /** A mapped field and the column it is written to. */
 export interface FieldColumn {
   readonly name: string;
   readonly column: string;
-  /** The SQL type json_to_recordset reads it as. */
-  readonly sqlType: 'text' | 'bigint' | 'boolean' | 'jsonb';
+  readonly sqlType: ElementType;
 }
 
 function columnsOf(fields: ReadonlyArray<TargetField>): ReadonlyArray<FieldColumn> {
   return fields.map((f) => {
     // Column names end up in SQL text (a column definition list cannot be a parameter): allow nothing but these.
     if (!/^[a-z][a-z0-9_]*$/.test(f.column)) throw new Error(`unexpected column name ${JSON.stringify(f.column)}`);
-    const sqlType = f.type === 'string' ? 'text' : f.type === 'integer' ? 'bigint' : f.type === 'boolean' ? 'boolean' : 'jsonb';
+    const sqlType: ElementType = f.type === 'string' ? 'text' : f.type === 'integer' ? 'bigint' : f.type === 'boolean' ? 'boolean' : 'jsonb';
     return { name: f.name, column: f.column, sqlType };
   });
 }
@@ -26,20 +27,9 @@ export function columnList(columns: ReadonlyArray<FieldColumn>, prefix = ''): Ra
   return sql.raw(columns.map((c) => `${prefix}${c.column}`).join(', '));
 }
 
-/** `name type, ...` for `json_to_recordset(...) AS x(<this>)`. */
-export function recordDefinition(head: ReadonlyArray<readonly [string, string]>, columns: ReadonlyArray<FieldColumn>): RawBuilder<unknown> {
-  return sql.raw([...head.map(([name, type]) => `${name} ${type}`), ...columns.map((c) => `${c.column} ${c.sqlType}`)].join(', '));
-}
-
 /** `col = x.col, ...` */
 export function assignments(columns: ReadonlyArray<FieldColumn>): RawBuilder<unknown> {
   return sql.raw(columns.map((c) => `${c.column} = x.${c.column}`).join(', '));
-}
-
-/** Adds the mapped fields to a record that json_to_recordset will read, by column name. */
-export function putFields(target: Record<string, unknown>, columns: ReadonlyArray<FieldColumn>, fields: MappedRecord): Record<string, unknown> {
-  for (const c of columns) target[c.column] = fields[c.name] ?? null;
-  return target;
 }
 
 type Row = Readonly<Record<string, unknown>>;
@@ -76,4 +66,9 @@ export function toStoredGroup(row: Row): StoredGroup {
     fields: fieldsOf(row, GROUP_COLUMNS),
     memberIds: (row['member_ids'] as number[] | null) ?? [],
   };
+}
+
+/** The batch columns that carry mapped fields, read from each item's `fields`. */
+export function fieldBatchColumns<T extends { readonly fields: MappedRecord }>(columns: ReadonlyArray<FieldColumn>): ReadonlyArray<BatchColumn<T>> {
+  return columns.map((c) => ({ column: c.column, type: c.sqlType, value: (item: T) => item.fields[c.name] }));
 }

@@ -5,6 +5,7 @@ import type { GroupPlan, PlanCounts, StoredGroup, StoredUser, UserPlan } from '.
 import { LdapsyncError, type Logger } from '../shared/index.js';
 import type { AppliedChange, RunId } from './applied-change.js';
 import { openBackend, type Backend } from './backend.js';
+import { arrayLiteral } from './array-literal.js';
 import { notifyAll, type Db } from './batch.js';
 import type { Database } from './database.js';
 import { writeGroupPlan } from './group-writes.js';
@@ -174,7 +175,7 @@ export class Store implements AsyncDisposable {
     return this.#run('reading users by login', 'users', async () => {
       const { rows } = await sql<Record<string, unknown>>`
         SELECT u.id, u.source, u.external_id, u.dn, u.username, u.login, u.enabled, u.removed_at, ${columnList(USER_COLUMNS, 'u.')}
-        FROM unnest(${wanted}::text[]) AS w(login)
+        FROM unnest(${arrayLiteral(wanted, 'text')}::text[]) AS w(login)
         JOIN ${this.#table('users')} AS u ON lower(u.login) = w.login AND u.removed_at IS NULL
         WHERE u.source <> ${exceptSource}`.execute(this.#db);
       return rows.map(toStoredUser);

@@ -2,24 +2,19 @@ import { sql } from 'kysely';
 import { LdapsyncError } from '../shared/index.js';
 import type { UserCreate, UserPlan, UserRemove, UserUpdate } from '../reconcile/index.js';
 import type { AppliedChange, RunId } from './applied-change.js';
-import { chunks, execExpecting, type Db } from './batch.js';
-import { assignments, columnList, putFields, recordDefinition, USER_COLUMNS } from './rows.js';
+import { chunks, execExpecting, unnestRows, type BatchColumn, type Db } from './batch.js';
+import { assignments, columnList, fieldBatchColumns, USER_COLUMNS } from './rows.js';
 
-const IDENTITY = [
-  ['external_id', 'text'],
-  ['dn', 'text'],
-  ['username', 'text'],
-  ['login', 'text'],
-  ['enabled', 'boolean'],
-] as const;
-
-function record(change: UserCreate | UserUpdate): Record<string, unknown> {
-  return putFields(
-    { id: change.kind === 'update' ? change.id : null, external_id: change.externalId, dn: change.dn, username: change.username, login: change.login, enabled: change.enabled },
-    USER_COLUMNS,
-    change.fields,
-  );
-}
+const ROW: ReadonlyArray<BatchColumn<UserCreate | UserUpdate>> = [
+  { column: 'external_id', type: 'text', value: (c) => c.externalId },
+  { column: 'dn', type: 'text', value: (c) => c.dn },
+  { column: 'username', type: 'text', value: (c) => c.username },
+  { column: 'login', type: 'text', value: (c) => c.login },
+  { column: 'enabled', type: 'boolean', value: (c) => c.enabled },
+  ...fieldBatchColumns<UserCreate | UserUpdate>(USER_COLUMNS),
+];
+const CREATE_COLUMNS: ReadonlyArray<BatchColumn<UserCreate>> = ROW;
+const UPDATE_COLUMNS: ReadonlyArray<BatchColumn<UserUpdate>> = [{ column: 'id', type: 'bigint', value: (u) => u.id }, ...ROW];
 
 /**
  * Writes a user plan inside the caller's transaction and returns what it did. Order matters for the live-login
@@ -81,13 +76,12 @@ export async function writeUserPlan(db: Db, schema: string, runId: RunId, plan: 
     );
   }
   for (const part of chunks(updates)) {
-    const json = JSON.stringify(part.map(record));
     await execExpecting(
       db,
       sql`UPDATE ${users} AS u
           SET dn = x.dn, username = x.username, login = x.login, enabled = x.enabled, ${assignments(USER_COLUMNS)},
               removed_at = NULL, updated_at = now()
-          FROM json_to_recordset(${json}::json) AS x(${recordDefinition([['id', 'bigint'], ...IDENTITY], USER_COLUMNS)})
+          FROM ${unnestRows(part, UPDATE_COLUMNS)}
           WHERE u.id = x.id AND u.source = ${source}`,
       part.length,
       'update users',
@@ -99,11 +93,10 @@ export async function writeUserPlan(db: Db, schema: string, runId: RunId, plan: 
   }
 
   for (const part of chunks(creates)) {
-    const json = JSON.stringify(part.map(record));
     const { rows } = await sql<{ id: number; external_id: string }>`
       INSERT INTO ${users} (source, external_id, dn, username, login, enabled, ${columnList(USER_COLUMNS)})
       SELECT ${source}, x.external_id, x.dn, x.username, x.login, x.enabled, ${columnList(USER_COLUMNS, 'x.')}
-      FROM json_to_recordset(${json}::json) AS x(${recordDefinition(IDENTITY, USER_COLUMNS)})
+      FROM ${unnestRows(part, CREATE_COLUMNS)}
       RETURNING id, external_id`.execute(db);
     const ids = new Map(rows.map((r) => [r.external_id, r.id]));
     for (const c of part) {

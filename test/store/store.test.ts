@@ -83,6 +83,26 @@ describe.each(BACKENDS)('store on %s', (backend) => {
       expect((await store.usersOf(profile)).find((r) => r.externalId === 'uuid-bender')).toMatchObject({ enabled: true, removedAt: null });
     });
 
+    it('stores awkward values exactly as mapped, so that a resync finds nothing to change', async () => {
+      const profile = 'awkward';
+      const fields = {
+        email: 'o\'brien "quoted" \\ back{slash},comma',
+        displayName: 'NULL',
+        notes: '',
+        street: 'line one\nline two\ttab',
+        city: 'Zürich ☃ 東京',
+        diskQuota: 5_000_000_000_000,
+        userCustomFields: { 'key with "quote"': ['{', '}', null, 1.5, true], nested: { b: 1, a: [] } },
+        contactCustomFields: {},
+      };
+      await syncUsers(store, profile, [person('awk', { fields }), person('plain', { fields: { displayName: null, email: null, diskQuota: null, userCustomFields: null } })]);
+      const [row] = (await store.usersOf(profile)).filter((r) => r.username === 'awk');
+      expect(row?.fields).toMatchObject(fields);
+      const again = await userPlan(store, profile, [person('awk', { fields }), person('plain', { fields: { displayName: null, email: null, diskQuota: null, userCustomFields: null } })]);
+      expect(again.changes).toEqual([]);
+      expect(again.unchanged).toBe(2);
+    });
+
     it('deletes rows in mode delete', async () => {
       const profile = 'hard-delete';
       await syncUsers(store, profile, [person('a'), person('b')]);
