@@ -407,7 +407,7 @@ class Compiler {
         this.problems.push({ code: 'dsl.runtime', message: `isMemberOf(): '${String(group.value)}' is not a DN`, span: node.args[0]!.span });
         return constant(false);
       }
-      return dynamic((e) => frame.memberOf(e).has(wanted));
+      return dynamic((e) => frame.isMemberOf(e, wanted));
     }
     const g = group.fn;
     return dynamic((e) => {
@@ -415,7 +415,7 @@ class Compiler {
       if (dn === null) return false;
       const wanted = normalizeDn(dn as string);
       if (wanted === undefined) throw new EvalFault(`isMemberOf(): '${String(dn)}' is not a DN`, span);
-      return frame.memberOf(e).has(wanted);
+      return frame.isMemberOf(e, wanted);
     });
   }
 }

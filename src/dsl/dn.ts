@@ -62,47 +62,75 @@ function readValue(text: string, start: number): { value: string; end: number } 
     return hex === 0 || hex % 2 !== 0 ? undefined : { value: text.slice(start, i), end: i };
   }
   if (text[start] === '"') return readQuoted(text, start);
-  let value = '';
-  let bytes: number[] = [];
-  // Unescaped trailing spaces are not part of the value; escaped ones are.
-  let keptLength = 0;
-  let i = start;
-  const flush = (): boolean => {
-    if (bytes.length === 0) return true;
-    try {
-      value += decoder.decode(Uint8Array.from(bytes));
-    } catch {
-      return false;
-    }
-    bytes = [];
-    keptLength = value.length;
-    return true;
-  };
-  while (i < text.length) {
-    const c = text[i]!;
+  let end = start;
+  let escaped = false;
+  while (end < text.length) {
+    const c = text[end]!;
     if (c === ',' || c === '+' || c === ';') break;
     if (c === '\\') {
-      const next = text.slice(i + 1, i + 3);
-      if (HEX_PAIR.test(next)) {
-        bytes.push(Number.parseInt(next, 16));
-        i += 3;
-        continue;
-      }
+      escaped = true;
+      end++;
+    }
+    end++;
+  }
+  if (end > text.length) return undefined;
+  if (!escaped) {
+    // The common case: nothing to unescape, only unescaped trailing spaces to drop.
+    let last = end;
+    while (last > start && text[last - 1] === ' ') last--;
+    return { value: text.slice(start, last), end };
+  }
+  const value = unescapeValue(text, start, end);
+  return value === undefined ? undefined : { value, end };
+}
+
+/** Unescapes `\,`-style and `\c3\a9`-style (UTF-8 bytes) escapes; unescaped trailing spaces are not part of the value. */
+function unescapeValue(text: string, start: number, end: number): string | undefined {
+  let value = '';
+  let bytes: number[] = [];
+  let keptLength = 0;
+  let i = start;
+  while (i < end) {
+    const c = text[i]!;
+    if (c === '\\' && HEX_PAIR.test(text.slice(i + 1, i + 3))) {
+      bytes.push(Number.parseInt(text.slice(i + 1, i + 3), 16));
+      i += 3;
+      continue;
+    }
+    if (bytes.length > 0) {
+      const decoded = decodeUtf8(bytes);
+      if (decoded === undefined) return undefined;
+      value += decoded;
+      keptLength = value.length;
+      bytes = [];
+    }
+    if (c === '\\') {
       const special = text[i + 1];
       if (special === undefined || !SPECIALS.has(special)) return undefined;
-      if (!flush()) return undefined;
       value += special;
       keptLength = value.length;
       i += 2;
       continue;
     }
-    if (!flush()) return undefined;
     value += c;
     if (c !== ' ') keptLength = value.length;
     i++;
   }
-  if (!flush()) return undefined;
-  return { value: value.slice(0, keptLength), end: i };
+  if (bytes.length > 0) {
+    const decoded = decodeUtf8(bytes);
+    if (decoded === undefined) return undefined;
+    value += decoded;
+    keptLength = value.length;
+  }
+  return value.slice(0, keptLength);
+}
+
+function decodeUtf8(bytes: ReadonlyArray<number>): string | undefined {
+  try {
+    return decoder.decode(Uint8Array.from(bytes));
+  } catch {
+    return undefined;
+  }
 }
 
 function readQuoted(text: string, start: number): { value: string; end: number } | undefined {

@@ -1,40 +1,45 @@
 import type { Entry } from '../shared/index.js';
 import { normalizeDn } from './dn.js';
-import { readAll } from './runtime.js';
+import { asText } from './runtime.js';
 import type { Value } from './value.js';
 
+/** Distinct memberOf values whose normal form is remembered; a directory has far fewer groups than this. */
+const MEMBER_OF_CACHE_SIZE = 10_000;
+
 /**
- * The mutable state of one compiled mapping while it evaluates one entry: lambda parameter slots, the step
- * counter that bounds the work, and the entry's normalised memberOf. Evaluation is synchronous and never
- * re-entered, so one frame per mapping suffices; `reset()` runs before every entry.
+ * The mutable state of one compiled mapping: lambda parameter slots and the step counter that bounds the
+ * work on one entry, plus a cache of normalised group DNs (every member of a group carries the same memberOf
+ * value, so each is parsed once, not once per entry). Evaluation is synchronous and never re-entered, so one
+ * frame per mapping suffices; `reset()` runs before every entry.
  */
 export class Frame {
   steps = 0;
   readonly slots: Value[] = [];
-  #memberOfEntry: Entry | undefined = undefined;
-  #memberOf: ReadonlySet<string> = new Set();
+  readonly #normalized = new Map<string, string>();
 
   reset(): void {
     this.steps = 0;
-    this.#memberOfEntry = undefined;
   }
 
-  /** The entry's memberOf DNs, normalised once per entry however many isMemberOf() calls ask. */
-  memberOf(entry: Entry): ReadonlySet<string> {
-    if (this.#memberOfEntry !== entry) {
-      this.#memberOf = normalizedMemberOf(entry);
-      this.#memberOfEntry = entry;
+  /** Whether the entry's memberOf holds the group `wanted` (already normalised). */
+  isMemberOf(entry: Entry, wanted: string): boolean {
+    const values = entry.attributes.get('memberof');
+    if (values === undefined) return false;
+    for (const value of values) {
+      const text = asText(value);
+      let normal = this.#normalized.get(text);
+      if (normal === undefined) {
+        normal = normalizeMemberOf(text);
+        if (this.#normalized.size >= MEMBER_OF_CACHE_SIZE) this.#normalized.clear();
+        this.#normalized.set(text, normal);
+      }
+      if (normal === wanted) return true;
     }
-    return this.#memberOf;
+    return false;
   }
 }
 
 /** memberOf values come from the server; one that does not parse is compared by its lower-cased text. */
-export function normalizedMemberOf(entry: Entry): ReadonlySet<string> {
-  const set = new Set<string>();
-  for (const value of readAll(entry, 'memberof', false)) {
-    const text = value as string;
-    set.add(normalizeDn(text) ?? text.trim().toLowerCase());
-  }
-  return set;
+export function normalizeMemberOf(text: string): string {
+  return normalizeDn(text) ?? text.trim().toLowerCase();
 }

@@ -1,9 +1,9 @@
 import type { Entry } from '../shared/index.js';
-import type { CallNode, Expr } from './ast.js';
+import type { CallNode, Expr, LambdaNode } from './ast.js';
 import { assertNever } from './assert-never.js';
 import { EvalFault, attachSpan } from './dsl-error.js';
 import { normalizeDn } from './dn.js';
-import { normalizedMemberOf } from './frame.js';
+import { normalizeMemberOf } from './frame.js';
 import { LIBRARY } from './library.js';
 import {
   STEP_LIMIT,
@@ -29,7 +29,7 @@ interface Scope {
   readonly parent: Scope | undefined;
 }
 
-interface State {
+export interface State {
   readonly entry: Entry;
   steps: number;
 }
@@ -43,11 +43,7 @@ export function interpret(ast: Expr, entry: Entry): Value {
   return evaluate(ast, undefined, { entry, steps: 0 });
 }
 
-/** Evaluates several expressions on one entry sharing one step budget, as a mapping does. */
-export function interpreterState(entry: Entry): State {
-  return { entry, steps: 0 };
-}
-
+/** Evaluates one node; a mapping evaluates all its fields with one State, so they share the step budget. */
 export function evaluate(node: Expr, scope: Scope | undefined, state: State): Value {
   switch (node.kind) {
     case 'literal':
@@ -142,6 +138,12 @@ function attributeName(arg: Expr): string {
   throw new Error('attribute argument not checked');
 }
 
+/** One lambda invocation: one step of the entry's budget. */
+function apply(node: CallNode, lambda: LambdaNode, item: Value, scope: Scope | undefined, state: State): Value {
+  if (++state.steps > STEP_LIMIT) throw stepLimitFault(node.span);
+  return evaluate(lambda.body, { name: lambda.param, value: item, parent: scope }, state);
+}
+
 function call(node: CallNode, scope: Scope | undefined, state: State): Value {
   const fn = LIBRARY.get(node.callee);
   if (fn === undefined) throw new Error(`unknown function ${node.callee} reached the interpreter`);
@@ -165,30 +167,26 @@ function call(node: CallNode, scope: Scope | undefined, state: State): Value {
       if (group === null) return false;
       const wanted = normalizeDn(group as string);
       if (wanted === undefined) throw new EvalFault(`isMemberOf(): '${String(group)}' is not a DN`, node.span);
-      return normalizedMemberOf(state.entry).has(wanted);
+      return attributeValues('memberOf', state.entry).some((value) => normalizeMemberOf(value as string) === wanted);
     }
     case 'list': {
       const [listArg, lambda] = node.args as [Expr, Expr];
       if (lambda.kind !== 'lambda') throw new Error('list function without a lambda reached the interpreter');
       const items = asList(evaluate(listArg, scope, state), `${fn.name}()`, node.span);
-      const apply = (item: Value): Value => {
-        if (++state.steps > STEP_LIMIT) throw stepLimitFault(node.span);
-        return evaluate(lambda.body, { name: lambda.param, value: item, parent: scope }, state);
-      };
       const name = fn.name;
       switch (name) {
         case 'find':
-          for (const item of items) if (apply(item) === true) return item;
+          for (const item of items) if (apply(node, lambda, item, scope, state) === true) return item;
           return null;
         case 'filter':
-          return items.filter((item) => apply(item) === true);
+          return items.filter((item) => apply(node, lambda, item, scope, state) === true);
         case 'map':
-          return items.map(apply);
+          return items.map((item) => apply(node, lambda, item, scope, state));
         case 'some':
-          for (const item of items) if (apply(item) === true) return true;
+          for (const item of items) if (apply(node, lambda, item, scope, state) === true) return true;
           return false;
         case 'every':
-          for (const item of items) if (apply(item) !== true) return false;
+          for (const item of items) if (apply(node, lambda, item, scope, state) !== true) return false;
           return true;
         default:
           return assertNever(name);

@@ -110,7 +110,8 @@ function readNumber(source: string, start: number, tokens: Token[]): number {
     throw problem('dsl.syntax', `invalid number '${source.slice(start, end)}'`, start, end);
   }
   if (!Number.isFinite(value)) throw problem('dsl.syntax', 'number out of range', start, i);
-  if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+  const digitsOnly = /^(?:\d+|0[xX][0-9a-fA-F]+)$/.test(source.slice(start, i));
+  if (digitsOnly && !Number.isSafeInteger(value)) {
     // 9223372036854775807 would silently become 9223372036854775808; big LDAP numbers stay strings.
     throw problem('dsl.syntax', 'integer too large to be exact', start, i, "write it as a string, e.g. '9223372036854775807'");
   }

@@ -8,10 +8,12 @@ import { didYouMean } from './did-you-mean.js';
 import { DslError, EvalFault, attachSpan, type Span } from './dsl-error.js';
 import { fieldsOf, type FieldType, type MappingKind } from './fields.js';
 import { Frame } from './frame.js';
-import { evaluate } from './interpreter.js';
+import { evaluate, type State } from './interpreter.js';
 import { parse } from './parser.js';
+import { recordBuilder, type RecordBuilder } from './record-shape.js';
 import { FORBIDDEN_NAMES, type Problem } from './problem.js';
 import { NO_ENTRY } from './runtime.js';
+import { ANY, BYTES, LIST, type StaticType } from './static-type.js';
 import { freezeOutput, typeOfValue, type Value } from './value.js';
 
 export type MappedRecord = Readonly<Record<string, Value>>;
@@ -30,8 +32,8 @@ export type CompileResult =
   | { readonly ok: true; readonly mapping: CompiledMapping }
   | { readonly ok: false; readonly errors: ReadonlyArray<DslError> };
 
-/** What a field's value must conform to at run time: its type, or a value inside a map field. */
-type Slot = Exclude<FieldType, 'map'> | 'map-entry';
+/** What a value must conform to at run time: a field's type, a value inside a map field, or anything (a lone expression). */
+type Slot = Exclude<FieldType, 'map'> | 'map-entry' | 'any';
 
 /** One compiled expression or YAML constant, with what the reference interpreter needs to redo it. */
 interface Part {
@@ -45,6 +47,8 @@ interface Part {
   readonly isConstant: boolean;
   /** The value of a YAML constant; the interpreter evaluates `ast` instead. */
   readonly constant: Value;
+  /** What the checker proved the value can be. */
+  readonly type: StaticType;
   readonly evaluate: Evaluator;
 }
 
@@ -103,50 +107,100 @@ class Mapping implements CompiledMapping {
   readonly fields: ReadonlyArray<string>;
   readonly attributes: ReadonlyArray<string>;
   readonly #plans: ReadonlyArray<FieldPlan>;
+  /** One evaluator per field, in field order, each holding its value to the field's type. */
+  readonly #evaluators: ReadonlyArray<Evaluator>;
+  readonly #build: RecordBuilder;
   readonly #frame: Frame;
+  /** Field values of the entry being mapped; reused, as map() is synchronous and builds the record from it at once. */
+  readonly #values: Value[];
 
   constructor(kind: MappingKind, plans: ReadonlyArray<FieldPlan>, attributes: ReadonlyArray<string>, frame: Frame) {
     this.kind = kind;
     this.fields = Object.freeze(plans.map((p) => p.name));
     this.attributes = Object.freeze(attributes);
     this.#plans = plans;
+    this.#evaluators = plans.map(fieldEvaluator);
+    this.#build = recordBuilder(kind);
     this.#frame = frame;
+    this.#values = plans.map(() => null);
     Object.freeze(this);
   }
 
   map(entry: Entry): MappedRecord {
     this.#frame.reset();
-    const plans = this.#plans;
-    const out: Record<string, Value> = {};
-    let part: Part | undefined;
+    const evaluators = this.#evaluators;
+    const values = this.#values;
+    let i = 0;
     try {
-      for (let i = 0; i < plans.length; i++) {
-        const plan = plans[i]!;
-        switch (plan.kind) {
-          case 'value':
-            part = plan.part;
-            out[plan.name] = conform(part, part.evaluate(entry));
-            break;
-          case 'fixed':
-            out[plan.name] = plan.value;
-            break;
-          case 'map': {
-            const map: Record<string, Value> = {};
-            for (const p of plan.parts) {
-              part = p;
-              map[p.path.slice(plan.name.length + 1)] = conform(p, p.evaluate(entry));
-            }
-            out[plan.name] = Object.freeze(map);
-            break;
-          }
-          default:
-            assertNever(plan);
-        }
-      }
+      for (; i < evaluators.length; i++) values[i] = evaluators[i]!(entry);
     } catch (err) {
-      throw runtimeError(part, entry, err);
+      const plan = this.#plans[i]!;
+      throw runtimeError(plan.kind === 'value' ? plan.part : undefined, entry, err);
     }
-    return Object.freeze(out);
+    return this.#build(values);
+  }
+}
+
+/** A field's evaluator: constants return their value, expressions are held to the field's type. */
+function fieldEvaluator(plan: FieldPlan): Evaluator {
+  switch (plan.kind) {
+    case 'fixed': {
+      const value = plan.value;
+      return () => value;
+    }
+    case 'value': {
+      const part = plan.part;
+      if (part.isConstant) {
+        const value = conform(part, part.evaluate(NO_ENTRY));
+        return () => value;
+      }
+      return trusting(part);
+    }
+    case 'map': {
+      const parts = plan.parts;
+      const keys = parts.map((p) => p.path.slice(plan.name.length + 1));
+      const evaluators = parts.map(trusting);
+      return (entry) => {
+        // Custom field names are the user's: few, so the keyed stores stay fast; never __proto__ (rejected).
+        const map: Record<string, Value> = {};
+        for (let k = 0; k < parts.length; k++) {
+          const part = parts[k]!;
+          try {
+            map[keys[k]!] = evaluators[k]!(entry);
+          } catch (err) {
+            throw runtimeError(part, entry, err);
+          }
+        }
+        return Object.freeze(map);
+      };
+    }
+    default:
+      return assertNever(plan);
+  }
+}
+
+/**
+ * A part's evaluator without the run-time type check the checker makes redundant (the checker's types are
+ * sound: attribute reads convert text and bytes to the type it assumes). What stays: integers must be whole,
+ * and lists leave as frozen copies.
+ */
+function trusting(part: Part): Evaluator {
+  const evaluate = part.evaluate;
+  switch (part.slot) {
+    case 'string':
+    case 'boolean':
+      return evaluate;
+    case 'integer':
+      return (entry) => {
+        const value = evaluate(entry);
+        if (value === null || Number.isSafeInteger(value)) return value;
+        throw new EvalFault(`${String(value)} is not a whole number`, rootSpan(part));
+      };
+    case 'map-entry':
+    case 'any':
+      return part.type.bits & (LIST | BYTES) ? (entry) => freezeOutput(evaluate(entry)) : evaluate;
+    default:
+      return assertNever(part.slot);
   }
 }
 
@@ -154,37 +208,39 @@ class Mapping implements CompiledMapping {
 export function interpretMapping(mapping: CompiledMapping, entry: Entry): MappedRecord {
   const plans = PLANS.get(mapping);
   if (plans === undefined) throw new TypeError('interpretMapping() takes a mapping made by compileMapping()');
-  const state = { entry, steps: 0 };
-  const out: Record<string, Value> = {};
-  const run = (part: Part): Value => {
-    try {
-      return conform(part, part.ast === undefined ? part.constant : evaluate(part.ast, undefined, state));
-    } catch (err) {
-      throw runtimeError(part, entry, err);
-    }
-  };
+  const state: State = { entry, steps: 0 };
+  const values: Value[] = [];
   for (const plan of plans) {
     switch (plan.kind) {
       case 'value':
-        out[plan.name] = run(plan.part);
+        values.push(interpretPart(plan.part, state));
         break;
       case 'fixed':
       case 'map': {
         const parts = plan.parts;
         if (parts === undefined) {
-          out[plan.name] = null;
+          values.push(null);
           break;
         }
         const map: Record<string, Value> = {};
-        for (const part of parts) map[part.path.slice(plan.name.length + 1)] = run(part);
-        out[plan.name] = Object.freeze(map);
+        for (const part of parts) map[part.path.slice(plan.name.length + 1)] = interpretPart(part, state);
+        values.push(Object.freeze(map));
         break;
       }
       default:
         assertNever(plan);
     }
   }
-  return Object.freeze(out);
+  return recordBuilder(mapping.kind)(values);
+}
+
+/** The interpreter holds every value to its field's type, where the compiled path trusts the checker. */
+function interpretPart(part: Part, state: State): Value {
+  try {
+    return conform(part, part.ast === undefined ? part.constant : evaluate(part.ast, undefined, state));
+  } catch (err) {
+    throw runtimeError(part, state.entry, err);
+  }
 }
 
 /**
@@ -228,7 +284,7 @@ function toErrors(problems: ReadonlyArray<Problem>, path: string, source: string
 
 function compileExpressionPart(
   path: string,
-  slot: Slot | 'any',
+  slot: Slot,
   source: string,
   frame: Frame,
   attributes: Set<string>,
@@ -250,14 +306,14 @@ function compileExpressionPart(
     return undefined;
   }
   for (const a of checked.attributes) attributes.add(a);
-  // A lone expression of type 'any' conforms like a map value: plain, frozen, copied out.
   const part: Part = {
     path,
-    slot: slot === 'any' ? 'map-entry' : slot,
+    slot,
     source,
     ast: parsed.ast,
     isConstant: compiled.constant,
     constant: null,
+    type: checked.type,
     evaluate: compiled.evaluate,
   };
   if (compiled.constant) {
@@ -295,7 +351,7 @@ function compilePart(
   }
   const problem = constantProblem(slot, value);
   if (problem !== undefined) return fail(problem.message, problem.hint);
-  return { path, slot, source, ast: undefined, isConstant: true, constant: value, evaluate: () => value };
+  return { path, slot, source, ast: undefined, isConstant: true, constant: value, type: ANY, evaluate: () => value };
 }
 
 function constantProblem(slot: Slot, value: number | boolean | null): { message: string; hint?: string } | undefined {
@@ -316,6 +372,7 @@ function constantProblem(slot: Slot, value: number | boolean | null): { message:
       if (typeof value === 'boolean') return undefined;
       return { message: `this field holds true or false, the constant is ${value === null ? 'null' : 'a number'}` };
     case 'map-entry':
+    case 'any':
       return undefined;
     default:
       return assertNever(slot);
@@ -389,10 +446,13 @@ function conform(part: Part, value: Value): Value {
     case 'map-entry':
       if (!containsBytes(value)) return freezeOutput(value);
       break;
+    case 'any':
+      return freezeOutput(value);
     default:
       return assertNever(part.slot);
   }
-  throw new EvalFault(`a ${part.slot === 'map-entry' ? 'custom field' : part.slot} field cannot hold ${typeOfValue(value)}`, rootSpan(part));
+  const holder = part.slot === 'map-entry' ? 'a custom field' : `a ${part.slot} field`;
+  throw new EvalFault(`${holder} cannot hold ${typeOfValue(value)}`, rootSpan(part));
 }
 
 function containsBytes(value: Value): boolean {

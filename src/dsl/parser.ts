@@ -6,6 +6,7 @@ import { FORBIDDEN_NAMES, type Problem } from './problem.js';
 
 /** Longer expressions are refused rather than risk deep recursion in the stages that walk the tree. */
 export const MAX_SOURCE_LENGTH = 10_000;
+/** Nesting levels: parentheses, calls, lists, indexes, conditionals and unary operators each add one. */
 const MAX_DEPTH = 100;
 
 export type ParseResult =
@@ -246,9 +247,7 @@ class Parser {
         expr = this.#call(expr.name, expr.span);
       } else if (token.op === '[') {
         this.#advance();
-        this.#enter(token.span);
         const index = this.#expression();
-        this.#leave();
         const close = this.#expect(']', 'to close the index');
         expr = { kind: 'index', object: expr, index, span: join(expr.span, close.span) };
       } else if (token.op === '.') {
@@ -274,8 +273,7 @@ class Parser {
   }
 
   #call(callee: string, calleeSpan: Span): Expr {
-    const open = this.#advance();
-    this.#enter(open.span);
+    this.#advance();
     const args: Expr[] = [];
     if (!this.#isPunct(')')) {
       for (;;) {
@@ -285,7 +283,6 @@ class Parser {
       }
     }
     const close = this.#expect(')', `to close the call of ${callee}()`);
-    this.#leave();
     return { kind: 'call', callee, calleeSpan, args, span: join(calleeSpan, close.span) };
   }
 
@@ -346,15 +343,12 @@ class Parser {
 
   #punctPrimary(op: Punct, span: Span): Expr {
     if (op === '(') {
-      this.#enter(span);
       const inner = this.#expression();
-      this.#leave();
       const close = this.#expect(')', 'to close the parenthesis');
       // The node takes the parentheses' span, so an error about `(a & 2)` underlines both of them.
       return { ...inner, span: join(span, close.span) };
     }
     if (op === '[') {
-      this.#enter(span);
       const items: Expr[] = [];
       if (!this.#isPunct(']')) {
         for (;;) {
@@ -364,7 +358,6 @@ class Parser {
         }
       }
       const close = this.#expect(']', 'to close the list');
-      this.#leave();
       return { kind: 'list', items, span: join(span, close.span) };
     }
     const hint = op === '=>' ? 'a lambda needs a parameter name: x => …' : undefined;
