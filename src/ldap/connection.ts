@@ -9,10 +9,10 @@ import {
   SearchRequest,
   UnbindRequest,
   type Control,
-  type Filter,
 } from 'ldapts';
 import type { Profile } from '../config/types.js';
 import type { Entry, Logger } from '../shared/index.js';
+import type { EncodedFilter } from './search-filter.js';
 import { LdapError, adBindReason, resultCodeName, type LdapErrorWhere } from './ldap-error.js';
 import { LdapDecodeError, MessageDecoder, OP_EXTENDED_RESPONSE, type MessageSink, type OperationResult } from './message-decoder.js';
 
@@ -38,7 +38,7 @@ export interface ConnectionOptions {
 export interface SearchParams {
   readonly baseDN: string;
   readonly scope: 'base' | 'one' | 'sub';
-  readonly filter: Filter;
+  readonly filter: EncodedFilter;
   /** Shown in debug lines and errors. */
   readonly filterText: string;
   readonly attributes: ReadonlyArray<string>;

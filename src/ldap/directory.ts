@@ -1,4 +1,4 @@
-import { AndFilter, BerReader, EqualityFilter, FilterParser, type Filter } from 'ldapts';
+import { BerReader } from 'ldapts';
 import type { GroupQuery, Profile } from '../config/types.js';
 import type { Entry, Logger } from '../shared/index.js';
 import { LdapConnection, PAGED_RESULTS_OID, resultError, type SearchHandle } from './connection.js';
@@ -7,6 +7,7 @@ import { LdapError, type LdapErrorWhere } from './ldap-error.js';
 import type { OperationResult } from './message-decoder.js';
 import { RangeRetrievalError, RangedAttributeMerger, hasRangedAttributes } from './ranged-attributes.js';
 import { rootDseOf, type RootDse } from './root-dse.js';
+import { EncodedFilter, FilterSyntaxError, parseFilter, type FilterNode } from './search-filter.js';
 
 export interface DirectoryOptions {
   readonly logger: Logger;
@@ -112,9 +113,8 @@ export class Directory implements AsyncDisposable {
     const query = this.#profile.users;
     if (username === '') return undefined;
     const filterText = `(&${parenthesized(query.filter)}(${query.usernameAttribute}=${escapeFilterValue(username)}))`;
-    const filter = new AndFilter({
-      filters: [parseFilter(query.filter, this.#connection.where), new EqualityFilter({ attribute: query.usernameAttribute, value: username })],
-    });
+    const byName: FilterNode = { kind: 'equal', attribute: query.usernameAttribute, value: Buffer.from(username, 'utf8') };
+    const filter = new EncodedFilter({ kind: 'and', filters: [filterOf(query.filter, this.#connection.where), byName] }, filterText);
     const where = { ...this.#connection.where, dn: query.baseDN };
     const entries: Entry[] = [];
     const started = Date.now();
@@ -160,7 +160,7 @@ export class Directory implements AsyncDisposable {
   async *#paged(query: Query, what: 'users' | 'groups'): AsyncGenerator<ReadonlyArray<Entry>> {
     const { connection, release } = await this.#pagingConnection();
     const where = { ...connection.where, dn: query.baseDN };
-    const filter = parseFilter(query.filterText, where);
+    const filter = new EncodedFilter(filterOf(query.filterText, where), query.filterText);
     const pageSize = this.#profile.pageSize;
     const request = (cookie: Buffer): { readonly handle: SearchHandle; readonly entries: Entry[]; readonly started: number } => {
       const entries: Entry[] = [];
@@ -224,7 +224,7 @@ export class Directory implements AsyncDisposable {
     const started = Date.now();
     const where = { ...connection.where, dn: query.baseDN };
     const handle = connection.search(
-      { baseDN: query.baseDN, scope: query.scope, filter: parseFilter(query.filterText, where), filterText: query.filterText, attributes: query.attributes },
+      { baseDN: query.baseDN, scope: query.scope, filter: new EncodedFilter(filterOf(query.filterText, where), query.filterText), filterText: query.filterText, attributes: query.attributes },
       (entry) => entries.push(entry),
     );
     const result = await handle.done;
@@ -309,11 +309,12 @@ function parenthesized(filter: string): string {
   return trimmed.startsWith('(') ? trimmed : `(${trimmed})`;
 }
 
-function parseFilter(text: string, where: LdapErrorWhere): Filter {
+function filterOf(text: string, where: LdapErrorWhere): FilterNode {
   try {
-    return FilterParser.parseString(parenthesized(text));
+    return parseFilter(text);
   } catch (err) {
-    throw new LdapError('ldap.protocol', `the filter ${text} is not a valid LDAP filter: ${(err as Error).message}`, where, { cause: err });
+    if (!(err instanceof FilterSyntaxError)) throw err;
+    throw new LdapError('ldap.protocol', `the filter ${text} is not a valid LDAP filter: ${err.message} at character ${err.offset + 1}`, where, { cause: err });
   }
 }
 

@@ -353,7 +353,7 @@ function runTool(command: string, args: ReadonlyArray<string>, input?: string, e
     child.once('error', reject);
     child.once('close', (code) => {
       if (code === 0) resolve();
-      else reject(new Error(`${command} ${args.filter((a) => !a.includes('secret')).join(' ')} failed (exit ${code}): ${stderr.trim()}`));
+      else reject(new Error(`${command} ${args.map((a, i) => (args[i - 1] === '-w' ? '***' : a)).join(' ')} failed (exit ${code}): ${stderr.trim()}`));
     });
     if (input !== undefined) child.stdin?.end(input);
   });

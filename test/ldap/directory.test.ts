@@ -130,6 +130,16 @@ describe('Directory against a real slapd (the company fixture)', () => {
     expect(await directory.findUser('alice')).toBeDefined();
   });
 
+  it('sends escaped UTF-8 in the profile filter as those bytes, and finds non-ASCII usernames', async () => {
+    await using escaped = await open({ users: { filter: '(&(objectClass=inetOrgPerson)(cn=Zo\\c3\\ab \\c3\\85ngstr\\c3\\b6m))' } });
+    expect(await escaped.count('users')).toBe(1);
+    await using raw = await open({ users: { filter: '(&(objectClass=inetOrgPerson)(cn=Zoë Ångström))' } });
+    expect(await raw.count('users')).toBe(1);
+    await using byCn = await open({ users: { usernameAttribute: 'cn' } });
+    expect((await byCn.findUser('zoë ångström'))?.dn).toBe('uid=zoe,ou=people,dc=example,dc=org');
+    expect((await byCn.findUser('Smith, John'))?.attributes.get('uid')).toEqual(['jsmith']);
+  });
+
   it('finds one user by username, case-insensitively, with the attributes asked for', async () => {
     await using directory = await open();
     const alice = await directory.findUser('ALICE', ['cn', 'memberOf']);
