@@ -1,7 +1,7 @@
 import type { DeletesConfig, GroupQuery, UserQuery } from '../config/index.js';
 import { Directory, normalizeDn } from '../ldap/index.js';
 import { planGroups, planUsers, type DesiredGroup, type DesiredUser, type GroupPlan, type Skip, type UserPlan } from '../reconcile/index.js';
-import type { AppliedChange, RunId, Store } from '../store/index.js';
+import type { AppliedChange, RunCounts, RunId, Store } from '../store/index.js';
 import { LdapsyncError, toLdapsyncError, type Entry, type Logger } from '../shared/index.js';
 import { desiredGroup, desiredUser, isSkip } from './desired.js';
 import { callHooks, loadHooks } from './hooks.js';
@@ -52,7 +52,7 @@ async function execute(request: SyncRequest, store: Store, real: { configHash: s
 
     if (plan.guard.tripped) {
       const reason = `${plan.guard.reason ?? 'the delete guard tripped'}; nothing was written. To allow it, run "ldapsync sync ${kind} ${profile.name} --delete --max-delete-percentage ${Math.ceil(plan.guard.percentage)}" once, or raise deletes.maxPercentage`;
-      if (runId !== undefined) await store.finishRun(runId, { status: 'aborted', error: reason, counts });
+      if (runId !== undefined) await store.finishRun(runId, { status: 'aborted', error: reason, counts: runCounts(counts) });
       logger.warn({ event: 'sync.aborted', profile: profile.name, kind, runId, reason, guard: plan.guard, counts }, `${kind} sync of ${profile.name} aborted: ${reason}`);
       return { status: 'aborted', runId, counts, reason, durationMs: Date.now() - started, plan };
     }
@@ -159,6 +159,11 @@ async function planGroupSync(request: SyncRequest, store: Store, deletes: Delete
 function countsOf(plan: UserPlan | GroupPlan, read: number): SyncCounts {
   const c = plan.counts;
   return { read, created: c.created, updated: c.updated, removed: c.removed, unchanged: c.unchanged, skipped: c.skipped, conflicts: c.conflicts };
+}
+
+/** The counts a run row has columns for (`read` is only reported). */
+function runCounts(counts: SyncCounts): RunCounts {
+  return { created: counts.created, updated: counts.updated, removed: counts.removed, unchanged: counts.unchanged, skipped: counts.skipped, conflicts: counts.conflicts };
 }
 
 /** A skipped entry is worth a line: its row is kept as it was, and an operator should know why. */
