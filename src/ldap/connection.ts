@@ -223,6 +223,8 @@ export class LdapConnection {
     }
     const plain = this.#socket;
     this.#detach(plain);
+    // The TLS socket takes the connection over and reports its failures; the plain one must not crash the process.
+    plain.on('error', () => undefined);
     const options = await tlsOptions(this.#profile, host, this.#where);
     const secured = await handshake(() => tlsConnect({ ...options, socket: plain }), this.#profile, this.#where);
     this.#socket = secured;
@@ -378,16 +380,17 @@ function connectSocket(profile: ConnectionProfile, target: Target, secure: TlsCo
   return new Promise<Socket>((resolve, reject) => {
     const socket = netConnect({ host: target.host, port: target.port });
     const timer = connectTimer(profile, socket, reject, where);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      socket.setNoDelay(true);
-      resolve(socket);
-    });
-    socket.once('error', (err) => {
+    const onError = (err: Error): void => {
       clearTimeout(timer);
       socket.destroy();
       reject(networkError(err, where));
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      socket.setNoDelay(true);
+      resolve(socket);
     });
   });
 }
@@ -397,23 +400,26 @@ function handshake(start: () => TLSSocket, profile: ConnectionProfile, where: Ld
   return new Promise<TLSSocket>((resolve, reject) => {
     const socket = start();
     const timer = connectTimer(profile, socket, reject, where);
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(handshakeError(err, where));
+    };
+    socket.once('error', onError);
     socket.once('secureConnect', () => {
       clearTimeout(timer);
-      socket.removeAllListeners('error');
+      socket.off('error', onError);
       if (!socket.authorized && profile.tls.rejectUnauthorized) {
-        const reason = String((socket.authorizationError as unknown as { code?: string } | string | undefined) ?? 'unknown');
+        const reason = String((socket.authorizationError as unknown as string | undefined) ?? 'unknown');
         const failure = certificateError(reason, socket.getPeerCertificate(), profile, where);
+        // Nothing else listens any more: an error while tearing down must not go unhandled.
+        socket.on('error', () => undefined);
         socket.destroy();
         reject(failure);
         return;
       }
       socket.setNoDelay(true);
       resolve(socket);
-    });
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(handshakeError(err, where));
     });
   });
 }

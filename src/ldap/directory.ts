@@ -158,10 +158,10 @@ export class Directory implements AsyncDisposable {
   }
 
   async *#paged(query: Query, what: 'users' | 'groups'): AsyncGenerator<ReadonlyArray<Entry>> {
-    const { connection, release } = await this.#pagingConnection();
-    const where = { ...connection.where, dn: query.baseDN };
+    const where = { ...this.#connection.where, dn: query.baseDN };
     const filter = new EncodedFilter(filterOf(query.filterText, where), query.filterText);
     const pageSize = this.#profile.pageSize;
+    const { connection, release } = await this.#pagingConnection();
     const request = (cookie: Buffer): { readonly handle: SearchHandle; readonly entries: Entry[]; readonly started: number } => {
       const entries: Entry[] = [];
       const handle = connection.search(
@@ -204,6 +204,8 @@ export class Directory implements AsyncDisposable {
   }
 
   async #pagingConnection(): Promise<{ readonly connection: LdapConnection; readonly release: () => void }> {
+    // A closed directory's connection fails every request with ldap.closed; no new connection is opened for it.
+    if (this.#closed) return { connection: this.#connection, release: () => undefined };
     if (!this.#pagedReadActive) {
       this.#pagedReadActive = true;
       return { connection: this.#connection, release: () => (this.#pagedReadActive = false) };

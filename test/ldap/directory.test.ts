@@ -63,6 +63,13 @@ describe('Directory against a real slapd (the company fixture)', () => {
     expect(await directory.count('users')).toBe(14);
   });
 
+  it('reads the same entries when range retrieval is on (serverType ad or generic; slapd never sends ranges)', async () => {
+    await using directory = await open({ serverType: 'generic', pageSize: 5 });
+    const { entries } = await readAll(directory.users(['member', 'mail']));
+    expect(entries.map((e) => normalizeDn(e.dn)).sort()).toEqual([...PEOPLE].sort());
+    expect(byUid(entries, 'alice').attributes.get('mail')).toHaveLength(3);
+  });
+
   it('reads every user with a page size above the size limit too', async () => {
     await using directory = await open({ pageSize: 500 });
     const { entries } = await readAll(directory.users());
@@ -208,6 +215,8 @@ describe('Directory against a real slapd (the company fixture)', () => {
     await directory.close();
     const failure = await directory.findUser('alice').catch((err: unknown) => err);
     expect((failure as LdapError).code).toBe('ldap.closed');
+    const reading = await readAll(directory.users()).catch((err: unknown) => err);
+    expect((reading as LdapError).code).toBe('ldap.closed');
   });
 
   it('logs each operation at debug level with --debug, without the password', async () => {
