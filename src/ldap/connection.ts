@@ -206,10 +206,6 @@ export class LdapConnection {
     this.#debug('unbind', {});
   }
 
-  get isOpen(): boolean {
-    return this.#failure === undefined && !this.#closing;
-  }
-
   async #startTls(host: string): Promise<void> {
     const started = Date.now();
     const result = await this.#request('StartTLS', (messageId) => new ExtendedRequest({ messageId, oid: STARTTLS_OID }));

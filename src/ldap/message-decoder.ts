@@ -3,13 +3,6 @@ import { LdapDecodeError, WireAttributes, validateAttributes } from './wire-attr
 
 export { LdapDecodeError } from './wire-attributes.js';
 
-/** The LDAPResult of RFC 4511 4.1.9. */
-export interface LdapResult {
-  readonly resultCode: number;
-  readonly matchedDN: string;
-  readonly diagnosticMessage: string;
-  readonly referrals: ReadonlyArray<string>;
-}
 
 export interface ResponseControl {
   readonly type: string;
@@ -17,8 +10,12 @@ export interface ResponseControl {
   readonly value: Buffer | undefined;
 }
 
-/** Any response that ends an operation: SearchResultDone, BindResponse, ExtendedResponse... */
-export interface OperationResult extends LdapResult {
+/** Any response that ends an operation (SearchResultDone, BindResponse, ExtendedResponse...): an LDAPResult (RFC 4511 4.1.9). */
+export interface OperationResult {
+  readonly resultCode: number;
+  readonly matchedDN: string;
+  readonly diagnosticMessage: string;
+  readonly referrals: ReadonlyArray<string>;
   /** The protocolOp tag, e.g. 0x65 for SearchResultDone. */
   readonly op: number;
   readonly controls: ReadonlyArray<ResponseControl>;
@@ -34,11 +31,10 @@ export interface MessageSink {
   result(messageId: number, result: OperationResult): void;
 }
 
-export const OP_SEARCH_ENTRY = 0x64;
-export const OP_SEARCH_DONE = 0x65;
-export const OP_SEARCH_REFERENCE = 0x73;
+const OP_SEARCH_ENTRY = 0x64;
+const OP_SEARCH_REFERENCE = 0x73;
 export const OP_EXTENDED_RESPONSE = 0x78;
-export const OP_INTERMEDIATE_RESPONSE = 0x79;
+const OP_INTERMEDIATE_RESPONSE = 0x79;
 
 const SEQUENCE = 0x30;
 const INTEGER = 0x02;
@@ -100,10 +96,6 @@ export class MessageDecoder {
     }
   }
 
-  /** Bytes of a message that has begun to arrive but is not complete. */
-  get pendingBytes(): number {
-    return this.#partsLength;
-  }
 
   #decodeMessage(buf: Buffer, start: number, end: number): void {
     this.#buf = buf;
