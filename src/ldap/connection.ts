@@ -58,7 +58,9 @@ interface PendingOperation {
   readonly entry: ((entry: Entry) => void) | undefined;
   readonly resolve: (result: OperationResult) => void;
   readonly reject: (err: LdapError) => void;
-  readonly timer: NodeJS.Timeout | undefined;
+  /** When the server last said something about this operation (Date.now()). */
+  lastHeard: number;
+  timer: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -91,12 +93,13 @@ export class LdapConnection {
       entry: (messageId, entry) => {
         const operation = this.#pending.get(messageId);
         if (operation === undefined) return;
-        operation.timer?.refresh();
+        operation.lastHeard = Date.now();
         operation.entry?.(entry);
       },
       reference: (messageId) => {
         // Continuation references (AD's CN=Configuration...) are never chased.
-        this.#pending.get(messageId)?.timer?.refresh();
+        const operation = this.#pending.get(messageId);
+        if (operation !== undefined) operation.lastHeard = Date.now();
       },
       result: (messageId, result) => this.#onResult(messageId, result),
     };
@@ -181,7 +184,8 @@ export class LdapConnection {
   abandon(messageId: number): void {
     const operation = this.#pending.get(messageId);
     if (operation === undefined) return;
-    if (operation.timer !== undefined) clearTimeout(operation.timer);
+    clearTimeout(operation.timer);
+    operation.timer = undefined;
     this.#pending.delete(messageId);
     if (this.#failure === undefined && !this.#socket.destroyed) {
       this.#socket.write(new AbandonRequest({ messageId: this.#nextMessageId(), abandonId: messageId }).write());
@@ -234,18 +238,34 @@ export class LdapConnection {
     const messageId = this.#nextMessageId();
     const message = build(messageId);
     return new Promise<OperationResult>((resolve, reject) => {
-      const timeout = this.#profile.timeouts.operation;
-      const timer =
-        timeout > 0
-          ? setTimeout(() => {
-              const failure = new LdapError('ldap.timeout', `no answer to the ${name} within ${timeout} ms (timeouts.operation)`, this.#where);
-              this.#fail(failure);
-              this.#destroy();
-            }, timeout)
-          : undefined;
-      this.#pending.set(messageId, { name, entry, resolve, reject, timer });
+      const operation: PendingOperation = { name, entry, resolve, reject, lastHeard: Date.now(), timer: undefined };
+      this.#pending.set(messageId, operation);
+      this.#watch(operation);
       this.#socket.write(message.write());
     });
+  }
+
+  /**
+   * Fails the connection when an operation has heard nothing for `timeouts.operation`. The verdict waits for
+   * setImmediate, which runs after pending socket data has been read: a caller that kept the event loop busy
+   * must not make a server that did answer look silent.
+   */
+  #watch(operation: PendingOperation): void {
+    const timeout = this.#profile.timeouts.operation;
+    if (timeout <= 0) return;
+    const check = (): void => {
+      setImmediate(() => {
+        if (operation.timer === undefined) return;
+        const silent = Date.now() - operation.lastHeard;
+        if (silent < timeout) {
+          operation.timer = setTimeout(check, timeout - silent);
+          return;
+        }
+        this.#fail(new LdapError('ldap.timeout', `no answer to the ${operation.name} within ${timeout} ms (timeouts.operation)`, this.#where));
+        this.#destroy();
+      });
+    };
+    operation.timer = setTimeout(check, timeout);
   }
 
   #onResult(messageId: number, result: OperationResult): void {
@@ -260,7 +280,8 @@ export class LdapConnection {
     const operation = this.#pending.get(messageId);
     if (operation === undefined) return;
     this.#pending.delete(messageId);
-    if (operation.timer !== undefined) clearTimeout(operation.timer);
+    clearTimeout(operation.timer);
+    operation.timer = undefined;
     operation.resolve(result);
   }
 
@@ -306,7 +327,8 @@ export class LdapConnection {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const operation of pending) {
-      if (operation.timer !== undefined) clearTimeout(operation.timer);
+      clearTimeout(operation.timer);
+      operation.timer = undefined;
       operation.reject(this.#failure);
     }
   }

@@ -199,6 +199,18 @@ describe('Directory against a real slapd (the company fixture)', () => {
     expect(groupCounts.every((n) => n === 6)).toBe(true);
   });
 
+  it('does not time out because the caller kept the event loop busy longer than timeouts.operation', async () => {
+    await using directory = await open({ pageSize: 4, timeouts: { operation: 100 } });
+    let read = 0;
+    for await (const page of directory.users()) {
+      read += page.length;
+      // The next page has been asked for and arrives while this loop blocks.
+      const until = Date.now() + 250;
+      while (Date.now() < until);
+    }
+    expect(read).toBe(14);
+  });
+
   it('stops the server-side read when the caller stops early, and the directory stays usable', async () => {
     await using directory = await open({ pageSize: 2 });
     for await (const page of directory.users()) {
