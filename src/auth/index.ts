@@ -1,0 +1,15 @@
+export { authenticate } from './authenticate.js';
+export type { AuthDeps } from './authenticate.js';
+export { AuthRuntime } from './auth-runtime.js';
+export type { AuthRuntimeOptions } from './auth-runtime.js';
+export { AuthEndpoint, AUTHENTICATE_PATH, PASSWORD_PATH, PASSWORD_CHANGE_UNSUPPORTED, answer, parseRequest } from './auth-endpoint.js';
+export type { AuthContext, AuthEndpointOptions, AuthRoute, AuthRouteMethod } from './auth-endpoint.js';
+export { checkCaller } from './caller-check.js';
+export type { CallerCheck } from './caller-check.js';
+export { isLoopback, normalizeAddress } from './client-address.js';
+export { LoginThrottle, DEFAULT_THROTTLE, delayFor } from './login-throttle.js';
+export type { Admission, BackoffPolicy, ThrottleKeys, ThrottleOptions } from './login-throttle.js';
+export { parseLogin, routeLogin, profileForDomain, storedLoginOf } from './parse-login.js';
+export type { LoginRoute, ParsedLogin } from './parse-login.js';
+export { userView } from './stored-rows.js';
+export type { AuthOutcome, AuthRequest, AuthResult, FailureReason } from './types.js';
