@@ -64,6 +64,7 @@ export type LibraryFunction = PureFunction | ListFunction | EntryFunction;
 const S = T_STRING;
 const S_N = typeOf(STRING | NULL);
 const N = T_NUMBER;
+const N_N = typeOf(NUMBER | NULL);
 const SN_N = typeOf(STRING | NUMBER | NULL);
 const SY_N = typeOf(STRING | BYTES | NULL);
 const LIST_N = typeOf(LIST | NULL, ANY);
@@ -205,13 +206,13 @@ const FUNCTIONS_LIST: ReadonlyArray<LibraryFunction> = [
   pure(
     'substring',
     'substring(text, start, end?)',
-    'the part from start up to (not including) end; negative positions count from the end',
-    [S_N, N, N],
-    (a) => nullLike(a[0]!, S),
-    (s, start, end = null) => {
-      if (s === null) return null;
+    'the part from start up to (not including) end; negative positions count from the end; null if any is null',
+    [S_N, N_N, N_N],
+    (a) => (a.some((t) => t.bits & NULL) ? S_N : S),
+    (s, start, end) => {
+      if (s === null || start === null || end === null) return null;
       const str = text(s, 'substring');
-      return end === null ? str.slice(whole(start, 'substring')) : str.slice(whole(start, 'substring'), whole(end, 'substring'));
+      return end === undefined ? str.slice(whole(start, 'substring')) : str.slice(whole(start, 'substring'), whole(end, 'substring'));
     },
     { optional: 1 },
   ),
@@ -245,33 +246,33 @@ const FUNCTIONS_LIST: ReadonlyArray<LibraryFunction> = [
   pure(
     'startsWith',
     'startsWith(text, prefix)',
-    'whether text starts with prefix (case-sensitive); false for null',
-    [S_N, S],
+    'whether text starts with prefix (case-sensitive); false when either is null',
+    [S_N, S_N],
     () => T_BOOLEAN,
-    (s, prefix) => s !== null && text(s, 'startsWith').startsWith(text(prefix, 'startsWith')),
+    (s, prefix) => s !== null && prefix !== null && text(s, 'startsWith').startsWith(text(prefix, 'startsWith')),
   ),
   pure(
     'endsWith',
     'endsWith(text, suffix)',
-    'whether text ends with suffix (case-sensitive); false for null',
-    [S_N, S],
+    'whether text ends with suffix (case-sensitive); false when either is null',
+    [S_N, S_N],
     () => T_BOOLEAN,
-    (s, suffix) => s !== null && text(s, 'endsWith').endsWith(text(suffix, 'endsWith')),
+    (s, suffix) => s !== null && suffix !== null && text(s, 'endsWith').endsWith(text(suffix, 'endsWith')),
   ),
   pure(
     'contains',
     'contains(textOrList, item)',
-    'substring test on text, membership test on a list; false for null',
+    'substring test on text, membership test on a list; false when either is null',
     [typeOf(STRING | LIST | NULL, ANY), ANY],
     () => T_BOOLEAN,
     (haystack, needle) => {
       if (haystack === null) return false;
-      if (typeof haystack === 'string') return haystack.includes(text(needle, 'contains'));
+      if (typeof haystack === 'string') return needle !== null && haystack.includes(text(needle, 'contains'));
       return list(haystack, 'contains').some((item) => valueEquals(item, needle));
     },
     {
       refine: (a) =>
-        a[0]!.bits & STRING && a[1]!.bits & ~STRING
+        a[0]!.bits & STRING && a[1]!.bits & ~(STRING | NULL)
           ? { arg: 1, message: 'contains(text, …) looks for a string inside the text' }
           : undefined,
     },
