@@ -18,7 +18,52 @@ export interface BatchColumn<T> {
   readonly value: (item: T) => unknown;
 }
 
-/** `unnest($1::text[], $2::bigint[], ...) AS x(col1, col2, ...)`: the batch as a table to select from. */
+/**
+ * The batch as a derived table `x` with the given columns, to select from.
+ *
+ * Usually the rows travel packed in one text parameter (fields separated by U+001F, rows by U+001E, NULL as
+ * U+001D) that the server splits with string_to_array, which parses several times faster than array or JSON
+ * input. A batch with a value containing one of those control characters travels as one array per column.
+ */
+export function batchRows<T>(items: ReadonlyArray<T>, columns: ReadonlyArray<BatchColumn<T>>): RawBuilder<unknown> {
+  const packed = pack(items, columns);
+  if (packed === undefined) return unnestRows(items, columns);
+  const select = columns.map((c, i) => `f[${i + 1}]::${c.type} AS ${c.column}`).join(', ');
+  // OFFSET 0 keeps the split in the subquery: pulled up, it would run once per column reference.
+  return sql`(SELECT ${sql.raw(select)}
+              FROM (SELECT string_to_array(line, E'\x1f', E'\x1d') AS f FROM unnest(string_to_array(${packed}, E'\x1e')) AS line OFFSET 0) AS s
+             ) AS x`;
+}
+
+const FIELD_SEPARATOR = '\x1f';
+const ROW_SEPARATOR = '\x1e';
+const NULL_MARK = '\x1d';
+const RESERVED = /[\x1d-\x1f]/;
+
+function pack<T>(items: ReadonlyArray<T>, columns: ReadonlyArray<BatchColumn<T>>): string | undefined {
+  const lines = new Array<string>(items.length);
+  const fields = new Array<string>(columns.length);
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i] as T;
+    for (let j = 0; j < columns.length; j++) {
+      const column = columns[j] as BatchColumn<T>;
+      const value = column.value(item);
+      let text: string;
+      if (value === null || value === undefined) text = NULL_MARK;
+      else if (column.type === 'jsonb') text = JSON.stringify(value); // JSON escapes every control character
+      else if (column.type === 'boolean') text = value === true ? 't' : 'f';
+      else {
+        text = typeof value === 'string' ? value : String(value);
+        if (RESERVED.test(text)) return undefined;
+      }
+      fields[j] = text;
+    }
+    lines[i] = fields.join(FIELD_SEPARATOR);
+  }
+  return lines.join(ROW_SEPARATOR);
+}
+
+/** `unnest($1::text[], $2::bigint[], ...) AS x(col1, col2, ...)`: the batch as one array per column. */
 export function unnestRows<T>(items: ReadonlyArray<T>, columns: ReadonlyArray<BatchColumn<T>>): RawBuilder<unknown> {
   const arrays = columns.map((c) => sql`${arrayLiteral(items.map(c.value), c.type)}::${sql.raw(c.type)}[]`);
   return sql`unnest(${sql.join(arrays)}) AS x(${sql.raw(columns.map((c) => c.column).join(', '))})`;

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { LdapsyncError } from '../shared/index.js';
 import type { GroupCreate, GroupPlan, GroupRemove, GroupUpdate, RowId } from '../reconcile/index.js';
 import type { AppliedChange, RunId } from './applied-change.js';
-import { chunks, execExpecting, unnestRows, type BatchColumn, type Db } from './batch.js';
+import { chunks, execExpecting, batchRows, type BatchColumn, type Db } from './batch.js';
 import { assignments, columnList, fieldBatchColumns, GROUP_COLUMNS } from './rows.js';
 
 const ROW: ReadonlyArray<BatchColumn<GroupCreate | GroupUpdate>> = [
@@ -68,7 +68,7 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
     await execExpecting(
       db,
       sql`DELETE FROM ${members} AS m
-          USING ${unnestRows(part, EDGE)}, ${groups} AS g
+          USING ${batchRows(part, EDGE)}, ${groups} AS g
           WHERE m.group_id = x.group_id AND m.user_id = x.user_id AND g.id = m.group_id AND g.source = ${source}`,
       part.length,
       'remove memberships',
@@ -98,7 +98,7 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
       db,
       sql`UPDATE ${groups} AS g
           SET dn = x.dn, name = x.name, ${assignments(GROUP_COLUMNS)}, removed_at = NULL, updated_at = now()
-          FROM ${unnestRows(part, UPDATE_COLUMNS)}
+          FROM ${batchRows(part, UPDATE_COLUMNS)}
           WHERE g.id = x.id AND g.source = ${source}`,
       part.length,
       'update groups',
@@ -114,7 +114,7 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
     const { rows } = await sql<{ id: number; external_id: string }>`
       INSERT INTO ${groups} (source, external_id, dn, name, ${columnList(GROUP_COLUMNS)})
       SELECT ${source}, x.external_id, x.dn, x.name, ${columnList(GROUP_COLUMNS, 'x.')}
-      FROM ${unnestRows(part, CREATE_COLUMNS)}
+      FROM ${batchRows(part, CREATE_COLUMNS)}
       RETURNING id, external_id`.execute(db);
     for (const r of rows) createdIds.set(r.external_id, r.id);
     for (const c of part) {
@@ -136,7 +136,7 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
       db,
       sql`INSERT INTO ${members} (group_id, user_id)
           SELECT x.group_id, x.user_id
-          FROM ${unnestRows(part, EDGE)}
+          FROM ${batchRows(part, EDGE)}
           JOIN ${groups} AS g ON g.id = x.group_id AND g.source = ${source} AND g.removed_at IS NULL
           JOIN ${users} AS u ON u.id = x.user_id AND u.source = ${source} AND u.removed_at IS NULL`,
       part.length,

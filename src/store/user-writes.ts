@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { LdapsyncError } from '../shared/index.js';
 import type { UserCreate, UserPlan, UserRemove, UserUpdate } from '../reconcile/index.js';
 import type { AppliedChange, RunId } from './applied-change.js';
-import { chunks, execExpecting, unnestRows, type BatchColumn, type Db } from './batch.js';
+import { chunks, execExpecting, batchRows, type BatchColumn, type Db } from './batch.js';
 import { assignments, columnList, fieldBatchColumns, USER_COLUMNS } from './rows.js';
 
 const ROW: ReadonlyArray<BatchColumn<UserCreate | UserUpdate>> = [
@@ -81,7 +81,7 @@ export async function writeUserPlan(db: Db, schema: string, runId: RunId, plan: 
       sql`UPDATE ${users} AS u
           SET dn = x.dn, username = x.username, login = x.login, enabled = x.enabled, ${assignments(USER_COLUMNS)},
               removed_at = NULL, updated_at = now()
-          FROM ${unnestRows(part, UPDATE_COLUMNS)}
+          FROM ${batchRows(part, UPDATE_COLUMNS)}
           WHERE u.id = x.id AND u.source = ${source}`,
       part.length,
       'update users',
@@ -96,7 +96,7 @@ export async function writeUserPlan(db: Db, schema: string, runId: RunId, plan: 
     const { rows } = await sql<{ id: number; external_id: string }>`
       INSERT INTO ${users} (source, external_id, dn, username, login, enabled, ${columnList(USER_COLUMNS)})
       SELECT ${source}, x.external_id, x.dn, x.username, x.login, x.enabled, ${columnList(USER_COLUMNS, 'x.')}
-      FROM ${unnestRows(part, CREATE_COLUMNS)}
+      FROM ${batchRows(part, CREATE_COLUMNS)}
       RETURNING id, external_id`.execute(db);
     const ids = new Map(rows.map((r) => [r.external_id, r.id]));
     for (const c of part) {

@@ -66,7 +66,8 @@ describe('store on a Postgres server', () => {
         let pid: number | undefined;
         for (let i = 0; i < 250 && pid === undefined; i++) {
           const { rows: waiting } = await watcher.query<{ pid: number }>(
-            `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE%users%unnest%'`,
+            `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`,
+            [`%UPDATE "${site.config.schema}"."users" AS u%`],
           );
           pid = waiting[0]?.pid;
           if (pid === undefined) await new Promise((r) => setTimeout(r, 20));

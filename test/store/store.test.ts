@@ -103,6 +103,14 @@ describe.each(BACKENDS)('store on %s', (backend) => {
       expect(again.unchanged).toBe(2);
     });
 
+    it('stores values containing the control characters batches are packed with', async () => {
+      const profile = 'control';
+      const fields = { notes: 'fields\x1fseparated\x1erows\x1dnull', displayName: '\x1d' };
+      await syncUsers(store, profile, [person('ctl', { fields }), person('ctl2')]);
+      expect((await store.usersOf(profile)).find((r) => r.username === 'ctl')?.fields).toMatchObject(fields);
+      expect((await userPlan(store, profile, [person('ctl', { fields }), person('ctl2')])).unchanged).toBe(2);
+    });
+
     it('deletes rows in mode delete', async () => {
       const profile = 'hard-delete';
       await syncUsers(store, profile, [person('a'), person('b')]);
