@@ -115,31 +115,50 @@ export async function startSlapd(options: StartSlapdOptions = {}): Promise<Slapd
       await rm(generated);
     }
 
-    const [port = 0, ldapsPort = 0] = await freePorts(2);
-    const server = new SlapdServer(
-      {
-        url: `ldap://127.0.0.1:${port}`,
-        ldapsUrl: `ldaps://127.0.0.1:${ldapsPort}`,
-        port,
-        ldapsPort,
-        caFile: tls.caFile,
-        baseDN: SLAPD_BASE_DN,
-        adminDN: SLAPD_ADMIN_DN,
-        adminPassword: SLAPD_ADMIN_PASSWORD,
-        readerDN: SLAPD_READER_DN,
-        readerPassword: SLAPD_READER_PASSWORD,
-        dir,
-        pid: undefined,
-        tls: withTls,
-      },
-      true,
-    );
-    await server.start();
+    const server = await startOnFreePorts((port, ldapsPort) => {
+      return new SlapdServer(
+        {
+          url: `ldap://127.0.0.1:${port}`,
+          ldapsUrl: `ldaps://127.0.0.1:${ldapsPort}`,
+          port,
+          ldapsPort,
+          caFile: tls.caFile,
+          baseDN: SLAPD_BASE_DN,
+          adminDN: SLAPD_ADMIN_DN,
+          adminPassword: SLAPD_ADMIN_PASSWORD,
+          readerDN: SLAPD_READER_DN,
+          readerPassword: SLAPD_READER_PASSWORD,
+          dir,
+          pid: undefined,
+          tls: withTls,
+        },
+        true,
+      );
+    });
     if (options.ldif !== undefined) await server.ldapadd(options.ldif);
     return server;
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/**
+ * The ports are free when chosen but not reserved: a test running in parallel can take one before slapd binds
+ * it. slapd then exits with "Address already in use", and another pair is tried.
+ */
+async function startOnFreePorts(make: (port: number, ldapsPort: number) => SlapdServer): Promise<SlapdServer> {
+  for (let attempt = 1; ; attempt++) {
+    const [port = 0, ldapsPort = 0] = await freePorts(2);
+    const server = make(port, ldapsPort);
+    try {
+      await server.start();
+      return server;
+    } catch (err) {
+      // Its directory is the next attempt's, and startSlapd removes it if every attempt fails.
+      live.delete(server);
+      if (attempt >= 5 || !/Address already in use/.test(String(err))) throw err;
+    }
   }
 }
 
