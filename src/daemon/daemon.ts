@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { AuthEndpoint } from '../auth/index.js';
 import { formatConfigError, type Config, type ConfigError, type HttpConfig } from '../config/index.js';
 import { LdapsyncError, toLdapsyncError, type Logger } from '../shared/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -68,6 +69,8 @@ export class Daemon {
   readonly #metrics = new DaemonMetrics();
   readonly #scheduler: Scheduler;
   readonly #http: HttpServer<DaemonContext>;
+  /** POST /v1/authenticate (served when http.authenticate is on); its backoff and LDAP connections outlive reloads. */
+  readonly #auth = new AuthEndpoint();
   readonly #watcher: ConfigWatcher;
   /** Every store not yet closed: the one in force, and retired ones that syncs still use. */
   readonly #stores = new Set<SharedStore>();
@@ -106,6 +109,7 @@ export class Daemon {
       res.writeHead(200, { 'Content-Type': this.#metrics.registry.contentType });
       res.end(text);
     });
+    for (const route of this.#auth.routes) this.addRoute(route.method, route.path, route.handler);
     for (const route of options.routes ?? []) this.addRoute(route.method, route.path, route.handler);
   }
 
@@ -316,8 +320,13 @@ export class Daemon {
       }
     }
     await this.#http.close();
+    await this.#auth.close();
     await Promise.all([...this.#stores].map((store) => this.#retireStore(store)));
     logger.info({ event: 'daemon.stopped', reason }, 'ldapsync daemon stopped');
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop('disposed');
   }
 
   async #runProfile(name: string, trigger: SyncTrigger, signal: AbortSignal): Promise<RunResult> {
