@@ -23,7 +23,8 @@ export interface PlanUsersInput {
   readonly desired: Iterable<DesiredUser>;
   /**
    * Every row of this profile (removed ones too), plus the live rows of other sources (`local`, other
-   * profiles) that hold a login some entry wants.
+   * profiles) that hold a login some entry wants. A plan for one entry (a login, `test --username`) passes
+   * only the rows that entry could touch, with deletes off: every other row would otherwise be missing.
    */
   readonly stored: Iterable<StoredUser>;
   /** Entries left out before planning (mapping error, no username, no id). */
@@ -40,6 +41,7 @@ export function desiredEnabled(user: DesiredUser): boolean {
   return user.fields['enabled'] !== false;
 }
 
+/** Records one changed field, creating the change set on the first difference. */
 function note(diff: Record<string, FieldChange> | undefined, name: string, old: unknown, next: unknown): Record<string, FieldChange> {
   const into = diff ?? {};
   into[name] = { old: old ?? null, new: next ?? null };
