@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ExitCode, processIo, type Io } from './io.js';
 import { configPath } from './load.js';
+import { LOGIN_HELP, loginCommand } from './login.js';
 import { mapCommand } from './map.js';
 import { migrateCommand } from './migrate.js';
 import { statusCommand } from './status.js';
@@ -90,6 +91,14 @@ function buildProgram(io: Io, exit: (code: number) => void): Command {
     .description('the last runs of every profile, with their counts and errors')
     .option('--json', 'one JSON object on stdout', false)
     .action(async (opts: { json: boolean }) => exit(await statusCommand({ config: config(), json: opts.json }, io)));
+
+  program
+    .command('login')
+    .description('check a login against LDAP as the daemon would, creating or updating the user\'s row; password on stdin (no echo on a terminal); password changes are not supported')
+    .argument('<login>', 'NAME@DOMAIN, or NAME for the default domain (or a local user)')
+    .option('--json', 'one JSON object on stdout', false)
+    .addHelpText('after', LOGIN_HELP)
+    .action(async (login: string, opts: { json: boolean }) => exit(await loginCommand({ config: config(), login, json: opts.json }, io)));
 
   program
     .command('migrate')
