@@ -46,10 +46,11 @@ const RULE = /^[A-Za-z0-9][A-Za-z0-9.-]*/;
  * between the parts of `&`, `|` and `!`, and an empty `(&)` or `(|)` (RFC 4526: true and false).
  */
 export function parseFilter(text: string): FilterNode {
-  const trimmed = text.trim();
-  const source = trimmed.startsWith('(') ? trimmed : `(${trimmed})`;
-  const shift = trimmed.startsWith('(') ? text.indexOf(trimmed) : text.indexOf(trimmed) - 1;
-  const parser = new Parser(source, shift);
+  const start = text.length - text.trimStart().length;
+  const parenthesized = text.startsWith('(', start);
+  // Without parentheses everything after "=" is the value, trailing spaces included (as ldapts reads it).
+  const source = parenthesized ? text.slice(start) : `(${text.slice(start)})`;
+  const parser = new Parser(source, parenthesized ? start : start - 1);
   const node = parser.filter();
   parser.end();
   return node;

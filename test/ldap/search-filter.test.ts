@@ -37,6 +37,11 @@ describe('search filters', () => {
     expect(guid).toEqual({ kind: 'equal', attribute: 'objectGUID', value: Uint8Array.from(Buffer.from('fcd45a661e3f444ab0a91c5e8f3d2a7b', 'hex')) });
   });
 
+  it('keeps the trailing spaces of a value written without parentheses, as ldapts does', () => {
+    expect(parseFilter('cn=a ')).toEqual({ kind: 'equal', attribute: 'cn', value: Uint8Array.from(Buffer.from('a ')) });
+    expect(parseFilter('  (cn=a)  ')).toEqual({ kind: 'equal', attribute: 'cn', value: Uint8Array.from(Buffer.from('a')) });
+  });
+
   it('accepts what RFC 4515 allows beyond ldapts: attribute options, OIDs, empty and/or, spaces between parts', () => {
     expect(parseFilter('(cn;lang-nl=Alice)')).toMatchObject({ kind: 'equal', attribute: 'cn;lang-nl' });
     expect(parseFilter('(2.5.4.3=Alice)')).toMatchObject({ kind: 'equal', attribute: '2.5.4.3' });
@@ -61,5 +66,6 @@ describe('search filters', () => {
     expect(offset('(&(a=b)')).toBe(7);
     expect(offset('(a=b))')).toBe(5);
     expect(offset('(cn?x)')).toBe(3);
+    expect(offset('  cn=a(b')).toBe(6);
   });
 });
