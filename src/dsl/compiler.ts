@@ -27,7 +27,7 @@ import { freezeOutput, valueEquals, type Value } from './value.js';
 /** A compiled expression: a closure over the entry. */
 export type Evaluator = (entry: Entry) => Value;
 
-export type CompileResult =
+export type CompiledExpression =
   | { readonly ok: true; readonly evaluate: Evaluator; readonly constant: boolean }
   | { readonly ok: false; readonly problems: ReadonlyArray<Problem> };
 
@@ -44,7 +44,7 @@ interface Compiled {
  * paths. Attribute keys are lower-cased here, once; sub-expressions that do not depend on the entry
  * (`bytes('1 GiB')`) are evaluated here, once, and an error in one (`int('abc')`) is reported now.
  */
-export function compile(ast: Expr, frame: Frame): CompileResult {
+export function compile(ast: Expr, frame: Frame): CompiledExpression {
   const compiler = new Compiler(frame);
   const compiled = compiler.node(ast);
   if (compiler.problems.length > 0) return { ok: false, problems: compiler.problems };

@@ -153,7 +153,7 @@ function readQuoted(text: string, start: number): { value: string; end: number }
 }
 
 /** RFC 4514 escaping of an attribute value. */
-export function escapeDnValue(value: string): string {
+function escapeDnValue(value: string): string {
   let out = '';
   for (let i = 0; i < value.length; i++) {
     const c = value[i]!;

@@ -38,12 +38,8 @@ export interface State {
  * The reference evaluator: walks the AST for every entry, resolving names and looking up functions as it
  * goes, with no precomputation and no constant folding. It is the second opinion the compiled closures are
  * tested against (and the baseline of bench/mapping.ts), so it favours being obviously right over speed.
+ * A mapping evaluates all its fields with one State, so they share the step budget.
  */
-export function interpret(ast: Expr, entry: Entry): Value {
-  return evaluate(ast, undefined, { entry, steps: 0 });
-}
-
-/** Evaluates one node; a mapping evaluates all its fields with one State, so they share the step budget. */
 export function evaluate(node: Expr, scope: Scope | undefined, state: State): Value {
   switch (node.kind) {
     case 'literal':

@@ -1,7 +1,7 @@
 import type { Entry } from '../shared/index.js';
 import type { Expr } from './ast.js';
 import { assertNever } from './assert-never.js';
-import { check, type Expectation } from './checker.js';
+import { check } from './checker.js';
 import { compile, type Evaluator } from './compiler.js';
 import { DEFAULT_GROUP_MAPPING, DEFAULT_USER_MAPPING, type MappingValue } from './default-mapping.js';
 import { didYouMean } from './did-you-mean.js';
@@ -97,7 +97,7 @@ export function compileMapping(kind: MappingKind, fields: Readonly<Record<string
     }
   }
   if (errors.length > 0) return { ok: false, errors };
-  const mapping = new Mapping(kind, plans, [...attributes].sort(), frame);
+  const mapping = new Mapping(kind, plans, plans.map(fieldEvaluator), Object.freeze([...attributes].sort()), frame);
   PLANS.set(mapping, plans);
   return { ok: true, mapping };
 }
@@ -107,19 +107,25 @@ class Mapping implements CompiledMapping {
   readonly fields: ReadonlyArray<string>;
   readonly attributes: ReadonlyArray<string>;
   readonly #plans: ReadonlyArray<FieldPlan>;
-  /** One evaluator per field, in field order, each holding its value to the field's type. */
+  /** One evaluator per field, in field order. */
   readonly #evaluators: ReadonlyArray<Evaluator>;
   readonly #build: RecordBuilder;
   readonly #frame: Frame;
   /** Field values of the entry being mapped; reused, as map() is synchronous and builds the record from it at once. */
   readonly #values: Value[];
 
-  constructor(kind: MappingKind, plans: ReadonlyArray<FieldPlan>, attributes: ReadonlyArray<string>, frame: Frame) {
+  constructor(
+    kind: MappingKind,
+    plans: ReadonlyArray<FieldPlan>,
+    evaluators: ReadonlyArray<Evaluator>,
+    attributes: ReadonlyArray<string>,
+    frame: Frame,
+  ) {
     this.kind = kind;
     this.fields = Object.freeze(plans.map((p) => p.name));
-    this.attributes = Object.freeze(attributes);
+    this.attributes = attributes;
     this.#plans = plans;
-    this.#evaluators = plans.map(fieldEvaluator);
+    this.#evaluators = evaluators;
     this.#build = recordBuilder(kind);
     this.#frame = frame;
     this.#values = plans.map(() => null);
@@ -141,7 +147,7 @@ class Mapping implements CompiledMapping {
   }
 }
 
-/** A field's evaluator: constants return their value, expressions are held to the field's type. */
+/** A field's evaluator: a constant is computed once; an expression runs as trusting() says. */
 function fieldEvaluator(plan: FieldPlan): Evaluator {
   switch (plan.kind) {
     case 'fixed': {
