@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunRow } from '../../src/store/index.js';
 import { freePort, makeWorld, sleep, type DaemonWorld } from './daemon-setup.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 // The daemon under faults: shutdown during a sync, two replicas on one database, a directory that goes away.
 
@@ -21,12 +22,19 @@ function intervals(runs: ReadonlyArray<RunRow>): Array<[number, number]> {
 }
 
 describe('ldapsync run under faults', () => {
-  it('on SIGTERM during a sync lets it finish, then exits 0', async () => {
+  it('on SIGTERM during a sync lets it finish (not ready meanwhile), then exits 0', async () => {
     world = await makeWorld({ generate: { users: 4000 } });
-    await world.write([world.profile('pe', { schedule: EVERY_2S })]);
+    const port = await freePort();
+    await world.write([world.profile('pe', { schedule: EVERY_2S })], { httpPort: port });
     const daemon = world.start();
     await daemon.waitFor('sync.started', { timeoutMs: 30_000 });
     daemon.signal('SIGTERM');
+    await daemon.waitFor('daemon.stopping');
+    if (daemon.events('sync.finished').length === 0) {
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ reason: 'stopping' });
+    }
     const exit = await daemon.exited;
     expect(exit, daemon.describe()).toEqual({ code: 0, signal: null });
     const finished = daemon.events('sync.finished');
@@ -62,6 +70,37 @@ describe('ldapsync run under faults', () => {
     expect(runs[0]?.status).toBe('failed');
   });
 
+  it('says not ready while Postgres is unreachable, fails runs meanwhile, and recovers when it is back', async () => {
+    world = await makeWorld();
+    const pg = new URL(world.site.config.url);
+    const proxy = await TcpProxy.start(Number(pg.port || 5432));
+    try {
+      pg.port = String(proxy.port);
+      const port = await freePort();
+      await world.write([world.profile('pe', { schedule: EVERY_2S })], { httpPort: port, store: { url: pg.toString(), schema: world.site.config.schema } });
+      const daemon = world.start();
+      await daemon.waitFor('sync.finished');
+      const readyz = (): Promise<Response> => fetch(`http://127.0.0.1:${port}/readyz`);
+      expect((await readyz()).status).toBe(200);
+
+      await proxy.cut();
+      const down = daemon.mark();
+      const notReady = await readyz();
+      expect(notReady.status).toBe(503);
+      expect(await notReady.json()).toMatchObject({ status: 'not ready', reason: expect.stringMatching(/store unreachable/) });
+      await daemon.waitFor('sync.failed', { from: down });
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+
+      await proxy.restore();
+      const up = daemon.mark();
+      await daemon.waitFor('sync.finished', { from: up, timeoutMs: 20_000 });
+      expect((await readyz()).status).toBe(200);
+      expect(await daemon.stop()).toMatchObject({ code: 0 });
+    } finally {
+      await proxy.cut();
+    }
+  });
+
   it('a second SIGTERM exits at once', async () => {
     world = await makeWorld();
     await world.write([world.profile('pe', { schedule: EVERY_2S, operationTimeout: '20s' })]);
@@ -86,11 +125,12 @@ describe('ldapsync run under faults', () => {
     await world.write([world.profile('pe', { schedule: EVERY_2S, groups: true })]);
     const a = world.start();
     const b = world.start();
+    const byReplica = (l: Record<string, unknown>): boolean => /another/.test(String(l['reason']));
     const deadline = Date.now() + 40_000;
     while (Date.now() < deadline) {
-      const skips = [...a.events('sync.skipped'), ...b.events('sync.skipped')];
+      const skips = [...a.events('sync.skipped', byReplica), ...b.events('sync.skipped', byReplica)];
       const done = [...a.events('sync.finished'), ...b.events('sync.finished')];
-      if (skips.length >= 2 && done.length >= 4) break;
+      if (skips.length >= 1 && done.length >= 4) break;
       await sleep(250);
     }
     expect(await a.stop()).toMatchObject({ code: 0 });
@@ -102,9 +142,8 @@ describe('ldapsync run under faults', () => {
     for (let i = 1; i < spans.length; i++) {
       expect(spans[i]?.[0], `run ${i} starts before run ${i - 1} ends`).toBeGreaterThanOrEqual(spans[i - 1]?.[1] ?? 0);
     }
-    const skipped = [...a.events('sync.skipped'), ...b.events('sync.skipped')];
-    expect(skipped.length).toBeGreaterThanOrEqual(1);
-    expect(String(skipped[0]?.['reason'])).toMatch(/another/);
+    // Skipped because the other replica held the profile's lock (not the in-process overlap guard).
+    expect([...a.events('sync.skipped', byReplica), ...b.events('sync.skipped', byReplica)].length).toBeGreaterThanOrEqual(1);
     expect((await world.users('pe')).length).toBe(3000);
   });
 

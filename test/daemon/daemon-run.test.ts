@@ -76,6 +76,29 @@ describe('ldapsync run', () => {
     expect(await daemon.stop()).toMatchObject({ code: 0 });
   });
 
+  it('lets a sync that is running during a reload finish under the file it started with, users and groups alike', async () => {
+    world = await makeWorld({ generate: { users: 4000 } });
+    const pe = (displayName: string) => world!.profile('pe', { schedule: YEARLY, displayName, groups: true });
+    await world.write([pe('cn')]);
+    const daemon = world.start({ LDAPSYNC_FIRST_RUN_DELAY_MS: '200' });
+    const started = await daemon.waitFor('daemon.started');
+    await daemon.waitFor('sync.started', { match: (l) => l['kind'] === 'users' });
+    await writeFile(world.file, world.yaml([pe('upper(cn)')]));
+    const reloaded = await daemon.waitFor('config.reloaded');
+    const users = await daemon.waitFor('sync.finished', { match: (l) => l['kind'] === 'users' });
+    await daemon.waitFor('sync.finished', { match: (l) => l['kind'] === 'groups' });
+    // The reload came while the users sync was still running.
+    expect(daemon.lines.indexOf(reloaded)).toBeLessThan(daemon.lines.indexOf(users));
+    const runs = await world.runs('pe');
+    expect(runs.map((r) => [r.kind, r.status, r.configHash])).toEqual([
+      ['groups', 'succeeded', started['hash']],
+      ['users', 'succeeded', started['hash']],
+    ]);
+    // user000001's cn (Bender Kroker) as the old mapping has it; the new one would upper-case it.
+    expect((await world.users('pe')).find((u) => u.username === 'user000001')?.fields['displayName']).toBe('Bender Kroker');
+    expect(await daemon.stop()).toMatchObject({ code: 0 });
+  });
+
   it('rejects an invalid edit with every error and its position, keeps syncing under the old file, and says when it is fixed', async () => {
     world = await makeWorld();
     const good = world.yaml([world.profile('pe', { schedule: EVERY_2S })]);
@@ -195,9 +218,11 @@ describe('ldapsync run', () => {
     const store = { url: world.site.config.url, schema: randomSchema() };
     const mark = daemon.mark();
     await writeFile(world.file, world.yaml([pe], { store }));
-    await daemon.waitFor('store.switched', { from: mark });
+    const switched = await daemon.waitFor('store.switched', { from: mark });
     await daemon.waitFor('store.closed', { from: mark });
-    await daemon.waitFor('sync.finished', { from: mark });
+    // A run in flight at the switch finishes in the old store; the next one starts in the new store.
+    const next = await daemon.waitFor('sync.started', { from: daemon.lines.indexOf(switched) });
+    await daemon.waitFor('sync.finished', { from: daemon.lines.indexOf(next) });
     try {
       expect((await world.users('pe', store)).map((u) => u.username)).toContain('alice');
     } finally {
