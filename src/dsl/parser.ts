@@ -10,7 +10,7 @@ export const MAX_SOURCE_LENGTH = 10_000;
 const MAX_DEPTH = 100;
 
 export type ParseResult =
-  | { readonly ok: true; readonly ast: Expr; readonly problems: ReadonlyArray<Problem> }
+  | { readonly ok: true; readonly ast: Expr }
   | { readonly ok: false; readonly problems: ReadonlyArray<Problem> };
 
 /**
@@ -26,7 +26,7 @@ export function parse(source: string): ParseResult {
   const parser = new Parser(lexed.tokens, source);
   try {
     const ast = parser.parseRoot();
-    return parser.problems.length === 0 ? { ok: true, ast, problems: [] } : fail(...parser.problems);
+    return parser.problems.length === 0 ? { ok: true, ast } : fail(...parser.problems);
   } catch (err) {
     if (err instanceof SyntaxProblem) return fail(...parser.problems, err.problem);
     throw err;
