@@ -1,15 +1,15 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config, Profile } from '../config/index.js';
 import { LdapError, verifyPassword } from '../ldap/index.js';
-import { desiredEnabled, planUsers, type DesiredUser, type StoredUser, type UserPlan } from '../reconcile/index.js';
-import { LdapsyncError, type Entry, type Logger } from '../shared/index.js';
+import { desiredEnabled, type DesiredUser, type StoredUser } from '../reconcile/index.js';
+import type { Entry, Logger } from '../shared/index.js';
 import type { Store } from '../store/index.js';
 import { desiredUser, isSkip } from '../sync/index.js';
 import { AuthRuntime } from './auth-runtime.js';
 import { normalizeAddress } from './client-address.js';
 import type { ThrottleKeys } from './login-throttle.js';
 import { parseLogin, routeLogin, storedLoginOf } from './parse-login.js';
-import { loginHolders, ownRow } from './stored-rows.js';
+import { planLogins, plannedFor, type Saved } from './row-writes.js';
+import { loginHolders, ownRows } from './stored-rows.js';
 import type { AuthRequest, AuthResult, FailureReason } from './types.js';
 
 export interface AuthDeps {
@@ -125,7 +125,7 @@ async function check(at: Attempt, profile: Profile, name: string, password: stri
 
   // Before the directory is asked: a disabled row of this profile under the login that name would have.
   const expectedLogin = storedLoginOf(profile, name);
-  const holders = await loginHolders(store, expectedLogin);
+  const holders = await loginHolders(store, [expectedLogin]);
   if (holders.some((row) => row.source === profile.name && !row.enabled)) {
     await runtime.timing.pad(profile.name, checkStarted);
     return refuse(at, profile, keys, 'disabled', waitedMs);
@@ -155,7 +155,7 @@ async function check(at: Attempt, profile: Profile, name: string, password: stri
     return refuse(at, profile, keys, 'unusable-entry', waitedMs);
   }
 
-  const own = holders.find((row) => row.source === profile.name && row.externalId === desired.externalId) ?? (await ownRow(store, profile.name, desired.externalId));
+  const own = holders.find((row) => row.source === profile.name && row.externalId === desired.externalId) ?? (await ownRows(store, profile.name, [desired.externalId])).get(desired.externalId);
   if (own !== undefined && own.removedAt === null && !own.enabled) {
     await runtime.timing.pad(profile.name, checkStarted);
     return refuse(at, profile, keys, 'disabled', waitedMs);
@@ -168,7 +168,7 @@ async function check(at: Attempt, profile: Profile, name: string, password: stri
   runtime.throttle.succeeded(keys);
 
   const sameLogin = desired.login.toLowerCase() === expectedLogin.toLowerCase();
-  const saved = await saveRow(at, profile, desired, own, sameLogin ? holders : await loginHolders(store, desired.login));
+  const saved = await saveRow(at, profile, desired, own, sameLogin ? holders : await loginHolders(store, [desired.login]));
   if (saved.kind === 'conflict') {
     logger.warn({ event: 'auth.login_conflict', login: at.login, profile: profile.name, dn: desired.dn, detail: saved.reason }, `login ${at.login}: the password is right but ${saved.reason}`);
     return refuse(at, profile, keys, 'login-conflict', waitedMs, { count: false });
@@ -233,92 +233,15 @@ async function dummyBind(profile: Profile, password: string, logger: Logger): Pr
   }
 }
 
-type Saved =
-  | { readonly kind: 'stored'; readonly user: StoredUser; readonly change: 'created' | 'updated' | 'unchanged'; readonly runId: string | undefined }
-  | { readonly kind: 'conflict'; readonly reason: string };
-
 /**
  * Creates or updates the row the way a sync of this one entry would. The plan is made first without the lock:
- * a returning user whose row is current needs no write at all. A write is planned again under the lock (a sync
- * may have written the row meanwhile) and applied in a run of its own.
+ * a returning user whose row is current needs no write at all, and no run is recorded. A write goes to the
+ * runtime's queue, which plans again under the profile's lock and applies it in a run with trigger `login`.
  */
 async function saveRow(at: Attempt, profile: Profile, desired: DesiredUser, own: StoredUser | undefined, holders: ReadonlyArray<StoredUser>): Promise<Saved> {
-  const first = planOne(profile, desired, own, holders);
-  if (first.kind === 'conflict') return first;
-  if (first.kind === 'unchanged' && own !== undefined) return { kind: 'stored', user: own, change: 'unchanged', runId: undefined };
-
-  const { store, config, logger } = at.deps;
-  return at.runtime.serialize(profile.name, () =>
-    underProfileLock(store, profile.name, at.runtime.lockWaitMs, async (): Promise<Saved> => {
-      const current = await ownRow(store, profile.name, desired.externalId);
-      const planned = planOne(profile, desired, current, await loginHolders(store, desired.login));
-      if (planned.kind === 'conflict') return planned;
-      if (planned.kind === 'unchanged') return { kind: 'stored', user: await storedRow(store, profile, desired), change: 'unchanged', runId: undefined };
-      const runId = await store.beginRun({ source: profile.name, kind: 'users', trigger: 'login', dryRun: false, configHash: config.hash });
-      try {
-        const applied = await store.applyUserPlan(runId, planned.plan);
-        for (const change of applied) logger.info(change, change.event);
-      } catch (err) {
-        await store.finishRun(runId, { status: 'failed', error: err instanceof Error ? err.message : String(err) }).catch(() => undefined);
-        throw err;
-      }
-      return { kind: 'stored', user: await storedRow(store, profile, desired), change: current === undefined ? 'created' : 'updated', runId };
-    }),
-  );
-}
-
-type Planned = { readonly kind: 'write'; readonly plan: UserPlan } | { readonly kind: 'unchanged' } | { readonly kind: 'conflict'; readonly reason: string };
-
-/** The sync's planner on this one entry, with deletes off: the other rows given are only there as login holders. */
-function planOne(profile: Profile, desired: DesiredUser, own: StoredUser | undefined, holders: ReadonlyArray<StoredUser>): Planned {
-  const plan = planUsers({
-    profile: profile.name,
-    desired: [desired],
-    stored: own === undefined ? holders : [own, ...holders],
-    skipped: [],
-    deletes: { ...profile.deletes, enabled: false },
-    now: new Date(),
-  });
-  const change = plan.changes.find((c) => c.externalId === desired.externalId);
-  if (change === undefined) return { kind: 'unchanged' };
-  switch (change.kind) {
-    case 'create':
-    case 'update':
-      return { kind: 'write', plan };
-    case 'conflict':
-      return { kind: 'conflict', reason: change.reason };
-    case 'remove':
-      throw new LdapsyncError('auth.internal', `a login planned the removal of ${change.dn}, which a plan with deletes off never does`, { profile: profile.name });
-    default: {
-      const never: never = change;
-      throw new LdapsyncError('auth.internal', `unknown change ${String(never)}`);
-    }
-  }
-}
-
-async function storedRow(store: Store, profile: Profile, desired: DesiredUser): Promise<StoredUser> {
-  const row = await ownRow(store, profile.name, desired.externalId);
-  if (row === undefined) throw new LdapsyncError('auth.internal', `the row of ${desired.dn} is missing right after it was written`, { profile: profile.name, table: 'users' });
-  return row;
-}
-
-/**
- * Runs `fn` under the profile's lock, the one every sync of the profile takes, waiting at most `waitMs` for it.
- * The lock is tried rather than waited on in Postgres, so that logins queued behind a long sync hold no
- * database connections while they wait.
- */
-async function underProfileLock<T>(store: Store, profile: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + waitMs;
-  for (let pause = 25; ; pause = Math.min(pause * 2, 1_000)) {
-    const result = await store.withProfileLock(profile, fn, { wait: false });
-    if (result !== 'busy') return result;
-    if (Date.now() + pause > deadline) {
-      throw new LdapsyncError(
-        'auth.busy',
-        `the password is right, but a sync of ${profile} has held the profile's lock for ${waitMs} ms, so the user's row cannot be written now; try again when the sync is done`,
-        { profile },
-      );
-    }
-    await sleep(pause);
-  }
+  const planned = plannedFor(planLogins(profile, [desired], own === undefined ? holders : [own, ...holders]), desired.externalId);
+  if (planned.kind === 'conflict') return planned;
+  if (planned.kind === 'unchanged' && own !== undefined) return { kind: 'stored', user: own, change: 'unchanged', runId: undefined };
+  const { config, store, logger } = at.deps;
+  return at.runtime.rowWrites.write({ config, store, profile, logger, lockWaitMs: at.runtime.lockWaitMs }, desired);
 }

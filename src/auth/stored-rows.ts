@@ -7,19 +7,21 @@ const NO_SOURCE = '';
 
 const MAPPED_COLUMNS = USER_FIELDS.filter((f) => f.name !== 'enabled');
 
-/** Live rows of any source (this profile's, other profiles', local ones) whose login is `login`, case-insensitively. */
-export function loginHolders(store: Store, login: string): Promise<StoredUser[]> {
-  return store.usersWithLogins([login], NO_SOURCE);
+/** Live rows of any source (this profile's, other profiles', local ones) holding one of `logins`, case-insensitively. */
+export function loginHolders(store: Store, logins: ReadonlyArray<string>): Promise<StoredUser[]> {
+  return store.usersWithLogins(logins, NO_SOURCE);
 }
 
 /**
- * The profile's row of one directory entry, removed or not. Read by its key (source, external id): a login must
- * not read every row of a large profile the way a sync does.
+ * The profile's rows of these directory entries, removed or not, by external id. Read by their key (source,
+ * external id): a login must not read every row of a large profile the way a sync does.
  */
-export async function ownRow(store: Store, source: string, externalId: string): Promise<StoredUser | undefined> {
+export async function ownRows(store: Store, source: string, externalIds: ReadonlyArray<string>): Promise<Map<string, StoredUser>> {
+  if (externalIds.length === 0) return new Map();
   try {
-    const row = await store.kysely.selectFrom('users').selectAll().where('source', '=', source).where('external_id', '=', externalId).executeTakeFirst();
-    return row === undefined ? undefined : toStoredUser(row as unknown as Readonly<Record<string, unknown>>);
+    const rows = await store.kysely.selectFrom('users').selectAll().where('source', '=', source).where('external_id', 'in', [...externalIds]).execute();
+    const users = rows.map((row) => toStoredUser(row as unknown as Readonly<Record<string, unknown>>));
+    return new Map(users.map((user) => [user.externalId, user]));
   } catch (err) {
     throw toLdapsyncError(err, 'store.failed', { table: 'users' });
   }

@@ -209,6 +209,18 @@ describe('authenticate: the stored row', () => {
     expect(await loginRuns(store, 'company')).toHaveLength(1);
   });
 
+  it('writes the rows of simultaneous first logins of different users together, in fewer runs', async () => {
+    await fresh();
+    const names = ['alice', 'zoe', 'jsmith', 'carol', 'dave', 'erin', 'frank', 'grace', 'ivan', 'judy'];
+    const results = await Promise.all(names.map((name) => login(`${name}@example.org`, `${name}-secret`)));
+    expect(results.map((r) => (r.outcome === 'ok' ? r.change : reasonOf(r)))).toEqual(names.map(() => 'created'));
+    expect((await rowsOf(store, 'company')).map((r) => r.username).sort()).toEqual([...names].sort());
+    const runs = await loginRuns(store, 'company');
+    expect(runs.reduce((sum, run) => sum + run.counts.created, 0)).toBe(names.length);
+    expect(runs.length).toBeLessThan(names.length);
+    expect(new Set(results.map((r) => (r.outcome === 'ok' ? r.runId : undefined)))).toEqual(new Set(runs.map((r) => r.id)));
+  });
+
   it('waits for a sync holding the profile lock, and gives up with auth.busy after lockWaitMs', async () => {
     await fresh({}, { lockWaitMs: 150 });
     let release!: () => void;
