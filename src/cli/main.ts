@@ -4,6 +4,7 @@ import { configPath } from './load.js';
 import { LOGIN_HELP, loginCommand } from './login.js';
 import { mapCommand } from './map.js';
 import { migrateCommand } from './migrate.js';
+import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
 import { syncCommand } from './sync.js';
 import { testCommand } from './test-command.js';
@@ -85,6 +86,11 @@ function buildProgram(io: Io, exit: (code: number) => void): Command {
         ),
       );
   }
+
+  program
+    .command('run')
+    .description('the daemon: syncs every profile on its schedule, reloads the file when it changes (or on SIGHUP), stops on SIGTERM')
+    .action(async () => exit(await runCommand({ config: config() }, io)));
 
   program
     .command('status')
