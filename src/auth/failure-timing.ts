@@ -17,11 +17,6 @@ export class FailureTiming {
     this.#average.set(profile, previous === undefined ? ms : previous + WEIGHT * (ms - previous));
   }
 
-  /** The typical duration of a wrong-password check of the profile, if one has been seen. */
-  typical(profile: string): number | undefined {
-    return this.#average.get(profile);
-  }
-
   /** Waits until `startedAt` (a `performance.now()` value) is as far back as a typical wrong-password check. */
   async pad(profile: string, startedAt: number): Promise<void> {
     const typical = this.#average.get(profile);

@@ -3,7 +3,7 @@ import type { Config, Profile } from '../config/index.js';
 /** Where a login goes, before the store or the directory is asked anything. */
 export type LoginRoute =
   /** `name@domain` of a profile, or a bare name that falls back to the default domain. */
-  | { readonly kind: 'profile'; readonly name: string; readonly domain: string; readonly profile: Profile; readonly viaDefaultDomain: boolean }
+  | { readonly kind: 'profile'; readonly name: string; readonly domain: string; readonly profile: Profile }
   /** A domain no profile lists; `domain` is null for a bare name without a default domain. */
   | { readonly kind: 'unknown-domain'; readonly name: string; readonly domain: string | null };
 
@@ -39,7 +39,7 @@ export function routeLogin(parsed: ParsedLogin, config: Config): LoginRoute {
   if (domain === undefined) return { kind: 'unknown-domain', name: parsed.name, domain: null };
   const profile = profileForDomain(config, domain);
   if (profile === undefined) return { kind: 'unknown-domain', name: parsed.name, domain };
-  return { kind: 'profile', name: parsed.name, domain, profile, viaDefaultDomain: parsed.domain === undefined };
+  return { kind: 'profile', name: parsed.name, domain, profile };
 }
 
 /** The login a profile's row of `username` has: `username@primary-domain` (as the sync's desiredUser builds it). */

@@ -34,7 +34,7 @@ describe('parseLogin', () => {
 describe('routeLogin', () => {
   it('finds the profile listing the domain, in any case, including a second domain', () => {
     const c = config();
-    expect(routeLogin(parseLogin('alice@CORP.example'), c)).toMatchObject({ kind: 'profile', name: 'alice', domain: 'corp.example', profile: { name: 'corp' }, viaDefaultDomain: false });
+    expect(routeLogin(parseLogin('alice@CORP.example'), c)).toMatchObject({ kind: 'profile', name: 'alice', domain: 'corp.example', profile: { name: 'corp' } });
     expect(routeLogin(parseLogin('alice@corp-alias.example'), c)).toMatchObject({ kind: 'profile', profile: { name: 'corp' } });
     expect(routeLogin(parseLogin('x@lab.example'), c)).toMatchObject({ kind: 'profile', profile: { name: 'lab' } });
   });
@@ -48,7 +48,7 @@ describe('routeLogin', () => {
 
   it('sends a bare name to the default domain', () => {
     const c = config('Lab.Example');
-    expect(routeLogin(parseLogin('alice'), c)).toMatchObject({ kind: 'profile', domain: 'lab.example', profile: { name: 'lab' }, viaDefaultDomain: true });
+    expect(routeLogin(parseLogin('alice'), c)).toMatchObject({ kind: 'profile', domain: 'lab.example', profile: { name: 'lab' } });
   });
 });
 
