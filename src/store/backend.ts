@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { PGliteDialect, PostgresDialect, type Dialect } from 'kysely';
+import { PGliteDialect, PostgresDialect, type Dialect, type Driver, type PGliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import { LdapsyncError } from '../shared/index.js';
+import { lockDirectory, type Unlock } from './directory-lock.js';
 import { AdvisoryLocks, InProcessLocks, type ProfileLocks } from './profile-locks.js';
 
 const INT8_OID = 20;
@@ -64,8 +65,48 @@ export async function openBackend(url: string, schema: string): Promise<Backend>
     } catch (err) {
       throw new LdapsyncError('store.unreachable', `cannot create the embedded store directory ${path}: ${(err as Error).message}`, { url: label }, { cause: err });
     }
-    const pglite = new PGlite(path, { parsers: { [INT8_OID]: parseInt8 } });
-    return { kind: 'pglite', dialect: new PGliteDialect({ pglite }), locks: new InProcessLocks(), label };
+    const unlock = await lockDirectory(path, label);
+    try {
+      const pglite = new PGlite(path, { parsers: { [INT8_OID]: parseInt8 } });
+      return { kind: 'pglite', dialect: new LockedPGliteDialect({ pglite }, unlock), locks: new InProcessLocks(), label };
+    } catch (err) {
+      await unlock();
+      throw err;
+    }
   }
   throw new LdapsyncError('store.bad-url', `store.url must start with postgres:// or pglite://, not ${JSON.stringify(label)}`, { url: label });
+}
+
+/** PGlite's dialect holding the directory lock from opening until the database is closed (or fails to open). */
+class LockedPGliteDialect extends PGliteDialect {
+  readonly #unlock: Unlock;
+
+  constructor(config: PGliteDialectConfig, unlock: Unlock) {
+    super(config);
+    this.#unlock = unlock;
+  }
+
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    const init = driver.init.bind(driver);
+    const destroy = driver.destroy.bind(driver);
+    const unlock = this.#unlock;
+    return Object.assign(driver, {
+      async init(): Promise<void> {
+        try {
+          await init();
+        } catch (err) {
+          await unlock();
+          throw err;
+        }
+      },
+      async destroy(): Promise<void> {
+        try {
+          await destroy();
+        } finally {
+          await unlock();
+        }
+      },
+    });
+  }
 }
