@@ -1,11 +1,11 @@
 import type { DeletesConfig, GroupQuery, UserQuery } from '../config/index.js';
 import { Directory, normalizeDn } from '../ldap/index.js';
-import { planGroups, planUsers, type DesiredGroup, type DesiredUser, type GroupPlan, type Skip, type UserPlan } from '../reconcile/index.js';
+import { planGroups, planUsers, type DeleteGuard, type DesiredGroup, type DesiredUser, type GroupPlan, type Skip, type UserPlan } from '../reconcile/index.js';
 import type { AppliedChange, RunCounts, RunId, Store } from '../store/index.js';
 import { LdapsyncError, toLdapsyncError, type Entry, type Logger } from '../shared/index.js';
 import { desiredGroup, desiredUser, isSkip } from './desired.js';
 import { callHooks, loadHooks } from './hooks.js';
-import type { SyncCounts, SyncOutcome, SyncRequest } from './types.js';
+import type { SyncCounts, SyncKind, SyncOutcome, SyncRequest } from './types.js';
 
 /** What a run planned, next to how it ended: the CLI prints it, a dry run exists for it. */
 export type SyncResult = SyncOutcome & { readonly plan?: UserPlan | GroupPlan };
@@ -51,7 +51,7 @@ async function execute(request: SyncRequest, store: Store, real: { configHash: s
     const counts = countsOf(plan, plan.counts.created + plan.counts.updated + plan.counts.unchanged + plan.counts.skipped + plan.counts.conflicts);
 
     if (plan.guard.tripped) {
-      const reason = `${plan.guard.reason ?? 'the delete guard tripped'}; nothing was written. To allow it, run "ldapsync sync ${kind} ${profile.name} --delete --max-delete-percentage ${Math.ceil(plan.guard.percentage)}" once, or raise deletes.maxPercentage`;
+      const reason = guardReason(plan.guard, kind, profile.name);
       if (runId !== undefined) await store.finishRun(runId, { status: 'aborted', error: reason, counts: runCounts(counts) });
       logger.warn({ event: 'sync.aborted', profile: profile.name, kind, runId, reason, guard: plan.guard, counts }, `${kind} sync of ${profile.name} aborted: ${reason}`);
       return { status: 'aborted', runId, counts, reason, durationMs: Date.now() - started, plan };
@@ -85,6 +85,16 @@ async function fail(request: SyncRequest, runId: RunId | undefined, err: unknown
     `${request.kind} sync of ${request.profile.name} failed; nothing was written: ${error.message}`,
   );
   return { status: 'failed', runId, error, durationMs: Date.now() - started };
+}
+
+/**
+ * The planner's reason says what was found and which limit to raise; when the percentage limit tripped, the
+ * command that allows it once is added (no option raises maxCount for one run, so none is offered for it).
+ */
+function guardReason(guard: DeleteGuard, kind: SyncKind, profile: string): string {
+  const reason = guard.reason ?? 'the delete guard tripped; nothing was written';
+  if (guard.removals * 100 <= guard.maxPercentage * guard.live) return reason;
+  return `${reason}: run "ldapsync sync ${kind} ${profile} --delete --max-delete-percentage ${Math.ceil(guard.percentage)}" once`;
 }
 
 function effectiveDeletes(configured: DeletesConfig, override: SyncRequest['deletes']): DeletesConfig {
