@@ -36,5 +36,7 @@ function describeRun(run: RunRow): string {
   const took = run.finishedAt === null ? '' : ` in ${((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(1)} s`;
   const counts = `${c.created} created, ${c.updated} updated, ${c.removed} removed, ${c.unchanged} unchanged, ${c.skipped} skipped, ${c.conflicts} conflicts`;
   const error = run.error === null ? '' : `\n      ${run.error}`;
-  return `#${run.id} ${when} ${run.kind} (${run.trigger}) ${run.status}${took}: ${counts}${error}`;
+  // An aborted run's counts are what it would have done: saying "1 removed" of it would be false.
+  const outcome = run.status === 'aborted' ? `nothing written (planned: ${counts})` : counts;
+  return `#${run.id} ${when} ${run.kind} (${run.trigger}) ${run.status}${took}: ${outcome}${error}`;
 }
