@@ -104,7 +104,8 @@ describe.each(BACKENDS)('deletes and the delete guard (%s)', (backend: Backend) 
     const tripped = await world.cli('sync', 'users', 'demo', '--delete');
     expect(tripped.code).toBe(3);
     expect(tripped.messages).toContain('would remove 2 of 14 live users (14.3%)');
-    expect(tripped.messages).toContain('--max-delete-percentage 15');
+    expect(tripped.messages).toContain('run "ldapsync sync users demo --delete --max-delete-percentage 15" once');
+    expect(tripped.messages.match(/nothing was written/g)).toHaveLength(1);
     expect(changeLines(tripped.logs)).toEqual([]);
     expect(events(tripped.logs, 'sync.aborted')).toEqual([expect.objectContaining({ level: 'warn', reason: expect.stringContaining('deletes.maxPercentage 5%') })]);
     expect(await world.users()).toEqual(users);
@@ -115,6 +116,21 @@ describe.each(BACKENDS)('deletes and the delete guard (%s)', (backend: Backend) 
     expect(allowed.code).toBe(0);
     expect(events(allowed.logs, 'user.removed').map((l) => l['dn'])).toEqual(expect.arrayContaining([`uid=judy,${PEOPLE}`, `uid=erin,${PEOPLE}`]));
     expect((await world.users()).filter((u) => !u.enabled && u.removed_at !== null).map((u) => u.username).sort()).toEqual(['erin', 'judy']);
+  });
+
+  it('deletes.maxCount trips the guard too, and the advice names that limit, not a percentage that would not help', async () => {
+    await world.configure({ profiles: [{ deletes: { enabled: true, maxPercentage: 100, maxCount: 1 } }] });
+    await world.sync('users');
+    await world.slapd.ldapdelete(`uid=judy,${PEOPLE}`);
+    await world.slapd.ldapdelete(`uid=erin,${PEOPLE}`);
+    const { result, logs } = await world.sync('users');
+    expect(result.status).toBe('aborted');
+    const reason = result.status === 'aborted' ? result.reason : '';
+    expect(reason).toContain('would remove 2 of 14 live users, more than deletes.maxCount 1');
+    expect(reason).toContain('raise deletes.maxCount');
+    expect(reason).not.toContain('--max-delete-percentage');
+    expect(reason.match(/nothing was written/g)).toHaveLength(1);
+    expect(changeLines(logs)).toEqual([]);
   });
 
   it('an emptied directory aborts the CLI sync; --max-delete-percentage 100 --delete overrides it', async () => {
