@@ -223,6 +223,7 @@ function buildProfile(ctx: LoadContext, mappings: MappingCompiler, name: string,
           idAttribute: ctx.string(at('groups', 'idAttribute')) ?? ctx.string(at('users', 'idAttribute')) ?? idDefault,
           memberAttribute: ctx.oneOf(at('groups', 'memberAttribute'), ['member', 'uniqueMember', 'memberUid'], 'member'),
           flattenNested: ctx.boolean(at('groups', 'flattenNested'), false),
+          nestedVia: nestedVia(ctx, at('groups'), serverType),
           mapping: groupsMapping,
         };
 
@@ -264,6 +265,26 @@ function query(ctx: LoadContext, path: KeyPath, defaultFilter: string): { baseDN
 function checkDn(ctx: LoadContext, dn: string, path: KeyPath): void {
   const checked = checkDnSyntax(dn);
   if (!checked.ok) ctx.error('config.dn', `invalid DN: ${checked.message}`, path, { offset: checked.offset });
+}
+
+/**
+ * `nestedVia: server` asks Active Directory for each group's members in chain (LDAP_MATCHING_RULE_IN_CHAIN,
+ * 1.2.840.113556.1.4.1941): only AD has that rule, and it follows DN-valued `member` links.
+ */
+function nestedVia(ctx: LoadContext, path: KeyPath, serverType: ServerType): 'client' | 'server' {
+  const via = ctx.oneOf<'client' | 'server'>([...path, 'nestedVia'], ['client', 'server'], 'client');
+  if (via !== 'server') return via;
+  if (serverType !== 'ad') {
+    ctx.error('config.nested-via', "nestedVia: server uses Active Directory's in-chain matching rule; it needs type: ad (or use nestedVia: client)", [...path, 'nestedVia']);
+  }
+  const member = ctx.string([...path, 'memberAttribute']);
+  if (member !== undefined && member !== 'member') {
+    ctx.error('config.nested-via', `nestedVia: server resolves member links; memberAttribute ${member} has none`, [...path, 'nestedVia']);
+  }
+  if (!ctx.boolean([...path, 'flattenNested'], false)) {
+    ctx.warn('config.nested-via', 'nestedVia has no effect while flattenNested is false: only direct members are synced', [...path, 'nestedVia']);
+  }
+  return via;
 }
 
 /** Active Directory also binds as `user@domain` (UPN) or `DOMAIN\user`. */

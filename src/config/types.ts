@@ -79,6 +79,11 @@ export interface GroupQuery {
   readonly memberAttribute: 'member' | 'uniqueMember' | 'memberUid';
   /** Members of member groups count as members (cycle-safe). */
   readonly flattenNested: boolean;
+  /**
+   * Who resolves nested groups when `flattenNested` is on: ldapsync from the groups it reads (`client`, the
+   * default when absent), or Active Directory with in-chain matching (`server`), one search per group.
+   */
+  readonly nestedVia?: 'client' | 'server';
   readonly mapping: CompiledMapping;
 }
 
