@@ -23,6 +23,10 @@ interface Query {
 }
 
 const NO_COOKIE = Buffer.alloc(0);
+/** Active Directory's default MaxValRange: the values of one attribute a ranged answer carries at most. */
+const AD_RANGE_CHUNK = 1500;
+/** LDAP_MATCHING_RULE_IN_CHAIN: Active Directory follows DN links transitively (members of member groups...). */
+const IN_CHAIN_RULE = '1.2.840.113556.1.4.1941';
 
 /**
  * A profile's directory, bound with the service account: the user and group queries read as streams of pages,
@@ -39,6 +43,8 @@ export class Directory implements AsyncDisposable {
   #pagedReadActive = false;
   readonly #extraConnections = new Set<LdapConnection>();
   #closed = false;
+  /** Set once the server has answered with a ranged attribute: from then on group members are asked for in ranges. */
+  #rangedAnswerSeen = false;
 
   private constructor(profile: Profile, options: DirectoryOptions, connection: LdapConnection) {
     this.#profile = profile;
@@ -80,18 +86,27 @@ export class Directory implements AsyncDisposable {
     );
   }
 
-  /** The entries of the profile's group query; adds the name, id and member attributes. */
+  /**
+   * The entries of the profile's group query; adds the name, id and member attributes.
+   *
+   * On Active Directory (or once the server has answered in ranges) members are asked for in ranges: Windows
+   * sends at most 1500 values of an attribute and marks the answer as a range, Samba only when asked, and
+   * either way the rest is read until the last range. With `nestedVia: server` (and `flattenNested`), each
+   * group's member values are instead the users of the user query that are its members in chain, as AD
+   * resolves them (one search per group).
+   */
   groups(attributes?: ReadonlyArray<string>): AsyncIterable<ReadonlyArray<Entry>> {
     const query = this.#groupQuery();
-    return this.#paged(
-      {
-        baseDN: query.baseDN,
-        scope: query.scope,
-        filterText: query.filter,
-        attributes: withRequired(attributes, [query.nameAttribute, query.idAttribute, query.memberAttribute]),
-      },
-      'groups',
-    );
+    const inChain = query.flattenNested && query.nestedVia === 'server';
+    const member = query.memberAttribute;
+    const ranged = !inChain && (this.#profile.serverType === 'ad' || this.#rangedAnswerSeen);
+    // Named next to its ranged form, the attribute could come back twice; in chain it is not read at all.
+    const requested = inChain || ranged ? attributes?.filter((name) => name.toLowerCase() !== member.toLowerCase()) : attributes;
+    const required = [query.nameAttribute, query.idAttribute];
+    if (ranged) required.push(`${member};range=0-${AD_RANGE_CHUNK - 1}`);
+    else if (!inChain) required.push(member);
+    const pages = this.#paged({ baseDN: query.baseDN, scope: query.scope, filterText: query.filter, attributes: withRequired(requested, required) }, 'groups');
+    return inChain ? this.#withMembersInChain(pages, query) : pages;
   }
 
   /** How many entries the user or group query matches (read page by page, without attributes). */
@@ -157,11 +172,21 @@ export class Directory implements AsyncDisposable {
     return this.close();
   }
 
-  async *#paged(query: Query, what: 'users' | 'groups'): AsyncGenerator<ReadonlyArray<Entry>> {
+  async *#paged(query: Query, what: string): AsyncGenerator<ReadonlyArray<Entry>> {
     const where = { ...this.#connection.where, dn: query.baseDN };
     const filter = new EncodedFilter(filterOf(query.filterText, where), query.filterText);
-    const pageSize = this.#profile.pageSize;
     const { connection, release } = await this.#pagingConnection();
+    try {
+      yield* this.#pagesOn(connection, query, filter, what);
+    } finally {
+      release();
+    }
+  }
+
+  /** The paged search itself, on a connection that no other paged search uses meanwhile. */
+  async *#pagesOn(connection: LdapConnection, query: Query, filter: EncodedFilter, what: string): AsyncGenerator<ReadonlyArray<Entry>> {
+    const where = { ...connection.where, dn: query.baseDN };
+    const pageSize = this.#profile.pageSize;
     const request = (cookie: Buffer): { readonly handle: SearchHandle; readonly entries: Entry[]; readonly started: number } => {
       const entries: Entry[] = [];
       const handle = connection.search(
@@ -199,8 +224,43 @@ export class Directory implements AsyncDisposable {
     } finally {
       // The caller stopped early (or a page failed): the server need not produce the page asked for in advance.
       if (next !== undefined) connection.abandon(next.handle.messageId);
-      release();
     }
+  }
+
+  /** Replaces each group's member values by the DNs of the users of the user query that are its members in chain. */
+  async *#withMembersInChain(pages: AsyncIterable<ReadonlyArray<Entry>>, query: GroupQuery): AsyncGenerator<ReadonlyArray<Entry>> {
+    let lookups: { readonly connection: LdapConnection; readonly release: () => void } | undefined;
+    try {
+      for await (const page of pages) {
+        // The group read keeps a paged search open on its connection: the lookups page on one of their own.
+        lookups ??= await this.#pagingConnection();
+        const groups: Entry[] = [];
+        for (const group of page) {
+          const members = await this.#usersInChain(lookups.connection, group.dn);
+          const attributes = new Map(group.attributes);
+          attributes.set(query.memberAttribute.toLowerCase(), members);
+          groups.push({ dn: group.dn, attributes });
+        }
+        yield groups;
+      }
+    } finally {
+      lookups?.release();
+    }
+  }
+
+  /** `(&(users.filter)(memberOf:1.2.840.113556.1.4.1941:=GROUP))` under the users' base: AD walks the nesting. */
+  async #usersInChain(connection: LdapConnection, groupDn: string): Promise<string[]> {
+    const users = this.#profile.users;
+    const where = { ...connection.where, dn: users.baseDN };
+    const filterText = `(&${parenthesized(users.filter)}(memberOf:${IN_CHAIN_RULE}:=${escapeFilterValue(groupDn)}))`;
+    const inChain: FilterNode = { kind: 'extensible', attribute: 'memberOf', rule: IN_CHAIN_RULE, dnAttributes: false, value: Buffer.from(groupDn, 'utf8') };
+    const filter = new EncodedFilter({ kind: 'and', filters: [filterOf(users.filter, where), inChain] }, filterText);
+    const members: string[] = [];
+    const query: Query = { baseDN: users.baseDN, scope: users.scope, filterText, attributes: ['1.1'] };
+    for await (const page of this.#pagesOn(connection, query, filter, `members in chain of ${groupDn}`)) {
+      for (const entry of page) members.push(entry.dn);
+    }
+    return members;
   }
 
   async #pagingConnection(): Promise<{ readonly connection: LdapConnection; readonly release: () => void }> {
@@ -246,6 +306,7 @@ export class Directory implements AsyncDisposable {
   /** Active Directory range retrieval: asks for the rest of each ranged attribute until its last chunk. */
   async #completeRanges(entry: Entry, connection: LdapConnection): Promise<Entry> {
     if (!hasRangedAttributes(entry)) return entry;
+    this.#rangedAnswerSeen = true;
     const where = { ...connection.where, dn: entry.dn };
     try {
       const merger = new RangedAttributeMerger(entry);
