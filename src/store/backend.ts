@@ -6,6 +6,7 @@ import pg from 'pg';
 import { LdapsyncError } from '../shared/index.js';
 import { lockDirectory, type Unlock } from './directory-lock.js';
 import { AdvisoryLocks, InProcessLocks, type ProfileLocks } from './profile-locks.js';
+import { withSchemaIntrospection } from './schema-introspector.js';
 
 const INT8_OID = 20;
 
@@ -56,7 +57,7 @@ export async function openBackend(url: string, schema: string): Promise<Backend>
       await client.connect();
       return client;
     };
-    return { kind: 'postgres', dialect: new PostgresDialect({ pool }), locks: new AdvisoryLocks(schema, connect), label };
+    return { kind: 'postgres', dialect: withSchemaIntrospection(new PostgresDialect({ pool }), schema), locks: new AdvisoryLocks(schema, connect), label };
   }
   if (url.startsWith('pglite://')) {
     const path = resolve(url.slice('pglite://'.length));
@@ -68,7 +69,7 @@ export async function openBackend(url: string, schema: string): Promise<Backend>
     const unlock = await lockDirectory(path, label);
     try {
       const pglite = new PGlite(path, { parsers: { [INT8_OID]: parseInt8 } });
-      return { kind: 'pglite', dialect: new LockedPGliteDialect({ pglite }, unlock), locks: new InProcessLocks(), label };
+      return { kind: 'pglite', dialect: withSchemaIntrospection(new LockedPGliteDialect({ pglite }, unlock), schema), locks: new InProcessLocks(), label };
     } catch (err) {
       await unlock();
       throw err;
