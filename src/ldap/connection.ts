@@ -145,7 +145,7 @@ export class LdapConnection {
         'ldap.invalid-credentials',
         `invalid credentials for ${dn === '' ? 'the anonymous bind' : dn} (49 invalidCredentials)${reason}${diagnostic(result)}`,
         { ...this.#where, dn },
-        { resultCode: 49 },
+        { resultCode: 49, adReason: ad },
       );
     }
     throw resultError(result, { ...this.#where, dn }, `bind as ${dn === '' ? 'anonymous' : dn}`);

@@ -1,8 +1,9 @@
 export { Directory } from './directory.js';
 export type { DirectoryOptions } from './directory.js';
-export { verifyPassword } from './verify-password.js';
+export { checkPassword, verifyPassword } from './verify-password.js';
+export type { PasswordCheck } from './verify-password.js';
 export { LdapError, resultCodeName } from './ldap-error.js';
-export type { LdapErrorCode, LdapErrorWhere } from './ldap-error.js';
+export type { AdBindReason, LdapErrorCode, LdapErrorWhere } from './ldap-error.js';
 export type { RootDse } from './root-dse.js';
 export { escapeFilterValue } from './escape-filter-value.js';
 export { parseFilter, FilterSyntaxError } from './search-filter.js';

@@ -32,11 +32,19 @@ export class LdapError extends LdapsyncError {
   declare readonly where: LdapErrorWhere;
   /** The LDAP result code when the server answered with one. */
   readonly resultCode: number | undefined;
+  /** Active Directory's reason for a refused bind (`data 533`...), when the server gave one. */
+  readonly adReason: AdBindReason | undefined;
 
-  constructor(code: LdapErrorCode, message: string, where: LdapErrorWhere, options: { cause?: unknown; resultCode?: number } = {}) {
+  constructor(
+    code: LdapErrorCode,
+    message: string,
+    where: LdapErrorWhere,
+    options: { cause?: unknown; resultCode?: number; adReason?: AdBindReason | undefined } = {},
+  ) {
     super(code, `${message} (profile ${where.profile}, ${where.url})`, where, { cause: options.cause });
     this.name = 'LdapError';
     this.resultCode = options.resultCode;
+    this.adReason = options.adReason;
   }
 }
 
@@ -107,8 +115,14 @@ const AD_BIND_SUBCODES: ReadonlyMap<string, string> = new Map([
   ['775', 'account locked out'],
 ]);
 
+export interface AdBindReason {
+  /** Lower-case hex, as in the message: `52e`, `533`, `775`... */
+  readonly subcode: string;
+  readonly reason: string;
+}
+
 /** The sub-code of an AD bind failure in words, or undefined when the message carries none. */
-export function adBindReason(diagnosticMessage: string): { readonly subcode: string; readonly reason: string } | undefined {
+export function adBindReason(diagnosticMessage: string): AdBindReason | undefined {
   const match = /\bdata ([0-9a-f]{3,4})\b/i.exec(diagnosticMessage);
   if (match?.[1] === undefined) return undefined;
   const subcode = match[1].toLowerCase();
