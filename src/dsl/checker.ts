@@ -1,6 +1,6 @@
 import type { BinaryNode, CallNode, Expr, IdentifierNode } from './ast.js';
 import { assertNever } from './assert-never.js';
-import { didYouMean } from './did-you-mean.js';
+import { didYouMean } from '../shared/index.js';
 import type { Span } from './dsl-error.js';
 import { LIBRARY, arity, type LibraryFunction, type ListFunction, type PureFunction } from './library.js';
 import type { Problem } from './problem.js';

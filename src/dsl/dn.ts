@@ -1,3 +1,5 @@
+import { normalizeDn as canonicalDn } from '../shared/index.js';
+
 /**
  * Distinguished names as RFC 4514 writes them (and the RFC 2253/1779 leniencies seen in the wild: `;` as a
  * separator, quoted values, spaces around `=`, `,` and `+`).
@@ -152,38 +154,11 @@ function readQuoted(text: string, start: number): { value: string; end: number }
   return undefined;
 }
 
-/** RFC 4514 escaping of an attribute value. */
-function escapeDnValue(value: string): string {
-  let out = '';
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i]!;
-    if (c === '\0') out += '\\00';
-    else if ('"+,;<>\\='.includes(c)) out += `\\${c}`;
-    else if ((i === 0 && (c === ' ' || c === '#')) || (i === value.length - 1 && c === ' ')) out += `\\${c}`;
-    else out += c;
-  }
-  return out;
-}
-
-/**
- * The form two DNs naming the same entry share: attribute types and values lower-cased (the naming attributes
- * in use, cn, ou, dc, uid, o, are case-insensitive), insignificant spaces dropped, multi-valued RDNs sorted,
- * values re-escaped one canonical way. Undefined if the text is not a DN.
- */
+/** The canonical DN form every stage compares with (`shared/dn.ts`), or undefined for text that is not a DN. */
 export function normalizeDn(text: string): string | undefined {
-  const rdns = parseDn(text);
-  if (rdns === undefined) return undefined;
-  return rdns
-    .map((rdn) =>
-      rdn.avas
-        .map((ava) => `${ava.type.toLowerCase()}=${normalizeValue(ava.value)}`)
-        .sort()
-        .join('+'),
-    )
-    .join(',');
-}
-
-function normalizeValue(value: string): string {
-  if (value.startsWith('#')) return value.toLowerCase();
-  return escapeDnValue(value.trim().replace(/\s+/g, ' ').toLowerCase());
+  try {
+    return canonicalDn(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -26,5 +26,4 @@ export { FORBIDDEN_NAMES } from './problem.js';
 export { compileMapping, interpretMapping, compileExpression } from './mapping.js';
 export type { CompileResult, CompiledMapping, MappedRecord } from './mapping.js';
 export { FUNCTIONS } from './library.js';
-export { normalizeDn } from './dn.js';
 export { STEP_LIMIT } from './runtime.js';

@@ -1,10 +1,9 @@
-import type { Entry } from '../shared/index.js';
 import type { Expr } from './ast.js';
 import { assertNever } from './assert-never.js';
 import { check } from './checker.js';
 import { compile, type Evaluator } from './compiler.js';
 import { DEFAULT_GROUP_MAPPING, DEFAULT_USER_MAPPING, type MappingValue } from './default-mapping.js';
-import { didYouMean } from './did-you-mean.js';
+import { didYouMean, type Entry } from '../shared/index.js';
 import { DslError, EvalFault, attachSpan, type Span } from './dsl-error.js';
 import { fieldsOf, type FieldType, type MappingKind } from './fields.js';
 import { Frame } from './frame.js';

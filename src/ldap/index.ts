@@ -10,7 +10,7 @@ export { parseFilter, FilterSyntaxError } from './search-filter.js';
 export type { FilterNode } from './search-filter.js';
 export { checkLdapFilter } from './filter-check.js';
 export type { FilterSyntax } from './filter-check.js';
-export { normalizeDn } from './normalize-dn.js';
+export { normalizeDn } from '../shared/index.js';
 export { mergeRangedAttributes, parseRangedKey } from './ranged-attributes.js';
 export type { RangeMerge } from './ranged-attributes.js';
 export { guidToString, sidToString, identityOf } from './identity.js';

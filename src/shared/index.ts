@@ -8,3 +8,4 @@ export type { Logger, LoggerOptions } from './logger.js';
 export { parseLdif } from './ldif.js';
 export type { LdifRecord } from './ldif.js';
 export { didYouMean, editDistance } from './did-you-mean.js';
+export { normalizeDn } from './dn.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DslError, FUNCTIONS, compileExpression, normalizeDn, type Value } from '../../src/dsl/index.js';
+import { normalizeDn } from '../../src/dsl/dn.js';
+import { DslError, FUNCTIONS, compileExpression, type Value } from '../../src/dsl/index.js';
 import { makeEntry, type Entry } from '../../src/shared/index.js';
 import { OBJECT_GUID, OBJECT_SID, adService, adUser, fry, hermes } from './sample-entries.js';
 

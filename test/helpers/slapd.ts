@@ -374,6 +374,9 @@ function runTool(command: string, args: ReadonlyArray<string>, input?: string, e
       if (code === 0) resolve();
       else reject(new Error(`${command} ${args.map((a, i) => (args[i - 1] === '-w' ? '***' : a)).join(' ')} failed (exit ${code}): ${stderr.trim()}`));
     });
+    // A tool that exits before reading all its input (a failed bind, say) breaks the pipe; its exit code and
+    // stderr say why, so the write error itself is not worth more than that.
+    child.stdin?.on('error', () => undefined);
     if (input !== undefined) child.stdin?.end(input);
   });
 }

@@ -1,4 +1,4 @@
-import { LdapsyncError } from '../shared/index.js';
+import { LdapsyncError } from './errors.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const HEX = /^[0-9a-fA-F]{2}$/;
