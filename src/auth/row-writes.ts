@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config, Profile } from '../config/index.js';
 import { planUsers, type DesiredUser, type StoredUser, type UserPlan } from '../reconcile/index.js';
 import { LdapsyncError, type Logger } from '../shared/index.js';
-import type { Store } from '../store/index.js';
+import type { AppliedChange, Store } from '../store/index.js';
+import { callHooks, loadHooks } from '../sync/index.js';
 import { loginHolders, ownRows } from './stored-rows.js';
 
 /** Where a row write goes: rows of one profile in one store, under one config. */
@@ -117,16 +118,19 @@ async function saveBatch(context: WriteContext, desired: ReadonlyArray<DesiredUs
     );
     const plan = planLogins(profile, unique, [...before.values(), ...holders]);
     let runId: string | undefined;
+    let applied: ReadonlyArray<AppliedChange> = [];
     if (plan.counts.created + plan.counts.updated > 0) {
       runId = await store.beginRun({ source: profile.name, kind: 'users', trigger: 'login', dryRun: false, configHash: config.hash });
       try {
-        const applied = await store.applyUserPlan(runId, plan);
+        applied = await store.applyUserPlan(runId, plan);
         for (const change of applied) logger.info(change, change.event);
       } catch (err) {
         await store.finishRun(runId, { status: 'failed', error: err instanceof Error ? err.message : String(err) }).catch(() => undefined);
         throw err;
       }
     }
+    // Hooks see a login's row changes as they see a sync's; a hook that throws is logged and changes nothing.
+    await callHooks(await loadHooks(config.hooks, logger), applied, logger);
     const after = await ownRows(store, profile.name, ids);
     const answered = new Set<string>();
     return desired.map((d): Saved => {

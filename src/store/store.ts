@@ -168,6 +168,18 @@ export class Store implements AsyncDisposable {
     });
   }
 
+  /** The rows of one source with these external ids, removed ones included: one user's row without reading them all. */
+  async usersByExternalIds(source: string, externalIds: ReadonlyArray<string>): Promise<StoredUser[]> {
+    if (externalIds.length === 0) return [];
+    return this.#run('reading users by external id', 'users', async () => {
+      const { rows } = await sql<Record<string, unknown>>`
+        SELECT id, source, external_id, dn, username, login, enabled, removed_at, ${columnList(USER_COLUMNS)}
+        FROM ${this.#table('users')}
+        WHERE source = ${source} AND external_id = ANY(${arrayLiteral([...new Set(externalIds)], 'text')}::text[])`.execute(this.#db);
+      return rows.map(toStoredUser);
+    });
+  }
+
   /** Live rows of other sources holding any of these logins (compared case-insensitively): the possible conflicts. */
   async usersWithLogins(logins: ReadonlyArray<string>, exceptSource: string): Promise<StoredUser[]> {
     if (logins.length === 0) return [];
