@@ -44,7 +44,7 @@ const CASES: ReadonlyArray<readonly [file: string, expected: Expected]> = [
   ['profile-name-reserved.yaml', { code: 'config.name', at: '2:3', path: 'servers.local' }],
   ['duration.yaml', { code: 'config.pattern', at: '8:16', path: 'servers.pe.timeouts.connect' }],
   ['filter-unbalanced.yaml', { code: 'config.filter', at: '7:15', path: 'servers.pe.users.filter' }],
-  ['filter-invalid.yaml', { code: 'config.filter', at: '7:38', path: 'servers.pe.users.filter' }],
+  ['filter-invalid.yaml', { code: 'config.filter', at: '7:40', path: 'servers.pe.users.filter' }],
   ['dn-separator.yaml', { code: 'config.dn', at: '6:24', path: 'servers.pe.users.baseDN' }],
   ['dn-bind.yaml', { code: 'config.dn', at: '7:16', path: 'servers.pe.bindDN' }],
   ['bind-dn-without-password.yaml', { code: 'config.required', at: '7:5', path: 'servers.pe.bindDN' }],
