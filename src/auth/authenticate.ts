@@ -1,5 +1,5 @@
 import type { Config, Profile } from '../config/index.js';
-import { LdapError, verifyPassword } from '../ldap/index.js';
+import { LdapError, checkPassword, verifyPassword, type AdBindReason } from '../ldap/index.js';
 import { desiredEnabled, type DesiredUser, type StoredUser } from '../reconcile/index.js';
 import type { Entry, Logger } from '../shared/index.js';
 import type { Store } from '../store/index.js';
@@ -161,9 +161,10 @@ async function check(at: Attempt, profile: Profile, name: string, password: stri
     return refuse(at, profile, keys, 'disabled', waitedMs);
   }
 
-  if (!(await verifyPassword(profile, entry.dn, password, { logger }))) {
+  const check = await checkPassword(profile, entry.dn, password, { logger });
+  if (check.kind === 'refused') {
     runtime.timing.record(profile.name, performance.now() - checkStarted);
-    return refuse(at, profile, keys, 'wrong-password', waitedMs);
+    return refuse(at, profile, keys, adFailure(check.adReason), waitedMs, { adReason: check.adReason });
   }
   runtime.throttle.succeeded(keys);
 
@@ -194,6 +195,30 @@ async function check(at: Attempt, profile: Profile, name: string, password: stri
   return { outcome: 'ok', profile: profile.name, user: saved.user, change: saved.change, runId: saved.runId, waitedMs };
 }
 
+/**
+ * What Active Directory's sub-code says about a refused bind. An unknown user (525) reads as a wrong password
+ * (52e), so that the answer does not tell which names exist; the other codes say the password was right but the
+ * account may not log in now.
+ */
+function adFailure(reason: AdBindReason | undefined): FailureReason {
+  switch (reason?.subcode) {
+    case '533':
+      return 'disabled';
+    case '701':
+      return 'account-expired';
+    case '775':
+      return 'locked-out';
+    case '532':
+    case '773':
+      return 'password-expired';
+    case '530':
+    case '531':
+      return 'not-permitted';
+    default:
+      return 'wrong-password';
+  }
+}
+
 function inputProblem(name: string, password: string): FailureReason | undefined {
   if (name.includes('\0') || password.includes('\0')) return 'nul-character';
   if (name === '') return 'empty-name';
@@ -202,7 +227,14 @@ function inputProblem(name: string, password: string): FailureReason | undefined
 }
 
 /** Logs the refusal, counts it against the backoff (unless it says nothing about the password), and answers. */
-function refuse(at: Attempt, profile: Profile, keys: ThrottleKeys, reason: FailureReason, waitedMs: number, options: { readonly count?: boolean } = {}): AuthResult {
+function refuse(
+  at: Attempt,
+  profile: Profile,
+  keys: ThrottleKeys,
+  reason: FailureReason,
+  waitedMs: number,
+  options: { readonly count?: boolean; readonly adReason?: AdBindReason | undefined } = {},
+): AuthResult {
   const { throttle } = at.runtime;
   if (options.count !== false && reason !== 'throttled') throttle.failed(keys);
   at.deps.logger.info(
@@ -211,6 +243,7 @@ function refuse(at: Attempt, profile: Profile, keys: ThrottleKeys, reason: Failu
       login: at.login,
       profile: profile.name,
       reason,
+      ...(options.adReason === undefined ? {} : { adCode: options.adReason.subcode, adReason: options.adReason.reason }),
       failures: throttle.failures(keys),
       clientAddress: at.clientAddress,
       waitedMs,

@@ -32,7 +32,15 @@ export type FailureReason =
   /** Several entries of the user query have this name: a configuration problem, logged as an error. */
   | 'ambiguous-user'
   /** Another source's row (a local user, another profile) holds the login, so the row cannot be written. */
-  | 'login-conflict';
+  | 'login-conflict'
+  /** Active Directory refused the right password: the account has expired (701). */
+  | 'account-expired'
+  /** Active Directory: the account is locked out (775). */
+  | 'locked-out'
+  /** Active Directory: the password has expired (532) or must be changed at next logon (773). */
+  | 'password-expired'
+  /** Active Directory: logon not permitted at this time (530) or from this workstation (531). */
+  | 'not-permitted';
 
 /** How a login ended. Infrastructure failures (LDAP or the store unreachable) are thrown, never an outcome. */
 export type AuthResult =

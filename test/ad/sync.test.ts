@@ -272,5 +272,18 @@ describe.skipIf(unavailable !== undefined)(unavailable ?? 'Active Directory (Sam
       expect(logLines(result).find((l) => l['event'] === 'auth.failed')).toMatchObject({ login: 'carol@example.com', profile: PROFILE, reason: 'disabled' });
       expect(result.stderr).not.toContain(AD_USER_PASSWORD);
     });
+
+    it.each([
+      ['erin', 'account-expired', '701'],
+      ['frank', 'password-expired', '773'],
+    ])("the right password of %s is refused as AD says why (%s, data %s), in words in the audit line", async (user, reason, code) => {
+      const result = await cli(['login', `${user}@example.com`, '--json'], { input: `${AD_USER_PASSWORD}\n` });
+      expect(result.code).toBe(1);
+      expect(JSON.parse(result.stdout)).toMatchObject({ outcome: 'invalid', reason });
+      const line = logLines(result).find((l) => l['event'] === 'auth.failed');
+      expect(line).toMatchObject({ login: `${user}@example.com`, reason, adCode: code });
+      expect(typeof line?.['adReason']).toBe('string');
+      expect(result.stderr).not.toContain(AD_USER_PASSWORD);
+    });
   });
 });
