@@ -36,6 +36,28 @@ const CONTROL_NAMES: Readonly<Record<string, string>> = {
   '1.3.6.1.1.13.2': 'post-read',
   '1.3.6.1.1.22': "don't use copy",
   '1.2.826.0.1.3344810.2.3': 'matched values',
+  '1.2.840.113556.1.4.1341': 'range retrieval (ranged attributes)',
+  '1.2.840.113556.1.4.1338': 'verify name',
+  '1.2.840.113556.1.4.1340': 'search options',
+  '1.2.840.113556.1.4.1504': 'attribute scoped query',
+  '1.2.840.113556.1.4.1852': 'quota control',
+  '1.2.840.113556.1.4.1907': 'shutdown notify',
+  '1.2.840.113556.1.4.1948': 'range retrieval without error',
+  '1.2.840.113556.1.4.1974': 'force update',
+  '1.2.840.113556.1.4.2026': 'input DN',
+  '1.2.840.113556.1.4.2064': 'show recycled',
+  '1.2.840.113556.1.4.2065': 'show deactivated link',
+  '1.2.840.113556.1.4.2066': 'policy hints (deprecated)',
+  '1.2.840.113556.1.4.2239': 'policy hints',
+  '1.2.840.113556.1.4.2255': 'DirSync extended flags',
+  '1.2.840.113556.1.4.2204': 'tree deletion extended',
+  '1.2.840.113556.1.4.801': 'security descriptor flags',
+  '1.2.840.113556.1.4.619': 'lazy commit',
+  '1.2.840.113556.1.4.521': 'cross-domain move target',
+  '1.2.840.113556.1.4.970': 'get stats',
+  '1.2.840.113556.1.4.474': 'sort response',
+  '1.2.840.113556.1.4.528': 'notification',
+  '2.16.840.1.113730.3.4.10': 'virtual list view response',
 };
 
 interface Step {
@@ -103,7 +125,7 @@ function describeServer(dse: RootDse): string[] {
   return [
     `server: ${vendor === '' ? 'vendor not announced' : vendor}; LDAP v${dse.supportedLdapVersion.join(', v') || '?'}`,
     `naming contexts: ${dse.namingContexts.join('; ') || 'none announced'}`,
-    `controls: ${dse.supportedControls.map((oid) => (CONTROL_NAMES[oid] === undefined ? oid : `${CONTROL_NAMES[oid]} (${oid})`)).join(', ') || 'none announced'}`,
+    `controls: ${[...new Set(dse.supportedControls)].map((oid) => (CONTROL_NAMES[oid] === undefined ? oid : `${CONTROL_NAMES[oid]} (${oid})`)).join(', ') || 'none announced'}`,
   ];
 }
 
