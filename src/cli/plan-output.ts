@@ -6,6 +6,24 @@ const show = (value: unknown): string => (value === null || value === undefined 
 /** Caps long lists in human output; `--json` always has everything. */
 const LIMIT = 50;
 
+/** A section of `count` one-line items, of which only the first LIMIT are produced (a first sync adds a line per membership). */
+function countedSection(title: string, count: number, lines: Iterable<string>): string[] {
+  if (count === 0) return [];
+  const out = [`${title} (${count}):`];
+  for (const line of lines) {
+    if (out.length > LIMIT) break;
+    out.push(`  ${line}`);
+  }
+  if (count > LIMIT) out.push(`  … and ${count - LIMIT} more (use --json for all)`);
+  return out;
+}
+
+function* membershipLines(plan: GroupPlan, which: 'add' | 'remove'): Generator<string> {
+  for (const m of plan.memberships) {
+    for (const ref of m[which]) yield `${which === 'add' ? '+' : '-'} ${ref.username ?? ref.dn ?? ref.id} ${which === 'add' ? '→' : '✕'} ${m.dn}`;
+  }
+}
+
 function section<T>(title: string, items: ReadonlyArray<T>, line: (item: T) => string[]): string[] {
   if (items.length === 0) return [];
   const out = [`${title} (${items.length}):`];
@@ -42,10 +60,8 @@ export function formatPlan(plan: UserPlan | GroupPlan): string[] {
   );
   lines.push(...section('conflicts (left alone)', conflicts, (c) => [`! ${c.login}  ${c.dn}: ${c.reason}`]));
   if (plan.kind === 'groups') {
-    const added = plan.memberships.flatMap((m) => m.add.map((a) => `+ ${a.username ?? a.dn ?? a.id} → ${m.dn}`));
-    const removed = plan.memberships.flatMap((m) => m.remove.map((r) => `- ${r.username ?? r.dn ?? r.id} ✕ ${m.dn}`));
-    lines.push(...section('memberships added', added, (l) => [l]));
-    lines.push(...section('memberships removed', removed, (l) => [l]));
+    lines.push(...countedSection('memberships added', plan.counts.membershipsAdded, membershipLines(plan, 'add')));
+    lines.push(...countedSection('memberships removed', plan.counts.membershipsRemoved, membershipLines(plan, 'remove')));
     lines.push(...section('members not synced (ignored)', plan.unresolved, (u) => [`? ${u.member} in ${u.groupDn} (${u.cause})`]));
     lines.push(...section('nesting cycles', plan.cycles, (c) => [c.join(' → ')]));
   }
