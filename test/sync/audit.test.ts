@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NOTIFY_CHANNEL, type NotifyPayload } from '../../src/store/index.js';
 import { PG_URL } from '../helpers/postgres.js';
-import { BACKENDS, changeLines, COMPANY_USERS, events, GROUPS, PEOPLE, replace, SyncWorld, type Backend, type LogLine } from './world.js';
+import { type Backend, BACKENDS, changeLines, COMPANY_USERS, events, GROUPS, type LogLine, PEOPLE, replace, SLOW, SyncWorld } from './world.js';
 
 const FORMER = 'ou=former,dc=example,dc=org';
 
@@ -76,7 +76,7 @@ function replay(lines: ReadonlyArray<LogLine>): { users: Map<number, RebuiltUser
   return { users, members };
 }
 
-describe.each(BACKENDS)('the audit trail (%s)', (backend: Backend) => {
+describe.each(BACKENDS)('the audit trail (%s)', SLOW, (backend: Backend) => {
   let world: SyncWorld;
   beforeEach(async () => {
     world = await SyncWorld.create(backend);
@@ -176,7 +176,7 @@ export function onChange(event: { readonly event: string }): void {
   });
 });
 
-describe('NOTIFY ldapsync_changes (postgres)', () => {
+describe('NOTIFY ldapsync_changes (postgres)', SLOW, () => {
   let world: SyncWorld;
   let listener: pg.Client;
   const received: NotifyPayload[] = [];

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { UserPlan } from '../../src/reconcile/index.js';
-import { BACKENDS, changeLines, COMPANY_USERS, events, PEOPLE, SyncWorld, type Backend } from './world.js';
+import { type Backend, BACKENDS, changeLines, COMPANY_USERS, events, PEOPLE, SLOW, SyncWorld } from './world.js';
 
 const FORMER = 'ou=former,dc=example,dc=org';
 
@@ -15,7 +15,7 @@ async function allUserDns(world: SyncWorld): Promise<string[]> {
   return (await world.users()).map((u) => u.dn ?? '');
 }
 
-describe.each(BACKENDS)('deletes and the delete guard (%s)', (backend: Backend) => {
+describe.each(BACKENDS)('deletes and the delete guard (%s)', SLOW, (backend: Backend) => {
   let world: SyncWorld;
   beforeEach(async () => {
     world = await SyncWorld.create(backend);

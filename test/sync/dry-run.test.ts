@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BACKENDS, changeLines, COMPANY_USERS, PEOPLE, replace, SyncWorld, type Backend } from './world.js';
+import { type Backend, BACKENDS, changeLines, COMPANY_USERS, PEOPLE, replace, SLOW, SyncWorld } from './world.js';
 
-describe.each(BACKENDS)('ldapsync sync --dry-run (%s)', (backend: Backend) => {
+describe.each(BACKENDS)('ldapsync sync --dry-run (%s)', SLOW, (backend: Backend) => {
   let world: SyncWorld;
   beforeEach(async () => {
     world = await SyncWorld.create(backend);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/cli.js';
-import { BACKENDS, changeLines, COMPANY_USERS, parseCli, SyncWorld, type Backend, type CliRun } from './world.js';
+import { type Backend, BACKENDS, changeLines, type CliRun, COMPANY_USERS, parseCli, SLOW, SyncWorld } from './world.js';
 
 const CLI_ENTRY = fileURLToPath(new URL('../helpers/cli-entry.ts', import.meta.url));
 
@@ -34,7 +34,7 @@ async function runningRow(world: SyncWorld): Promise<boolean> {
   return (await world.runs()).some((r) => r.status === 'running');
 }
 
-describe('faults: the store cannot be reached', () => {
+describe('faults: the store cannot be reached', SLOW, () => {
   let world: SyncWorld;
   beforeEach(async () => {
     world = await SyncWorld.create('postgres');
@@ -62,7 +62,7 @@ describe('faults: the store cannot be reached', () => {
   });
 });
 
-describe.each(BACKENDS)('faults mid-run (%s)', (backend: Backend) => {
+describe.each(BACKENDS)('faults mid-run (%s)', SLOW, (backend: Backend) => {
   let world: SyncWorld;
   afterEach(async () => {
     world.slapd.resume();
@@ -119,7 +119,7 @@ describe.each(BACKENDS)('faults mid-run (%s)', (backend: Backend) => {
   });
 });
 
-describe('faults between processes (postgres)', () => {
+describe('faults between processes (postgres)', SLOW, () => {
   let world: SyncWorld;
   beforeEach(async () => {
     world = await SyncWorld.create('postgres');
@@ -165,7 +165,7 @@ describe('faults between processes (postgres)', () => {
   });
 });
 
-describe('faults between processes (pglite)', () => {
+describe('faults between processes (pglite)', SLOW, () => {
   let world: SyncWorld;
   afterEach(async () => {
     world.slapd.resume();

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GroupPlan } from '../../src/reconcile/index.js';
-import { BACKENDS, changeLines, events, GROUPS, PEOPLE, SyncWorld, type Backend } from './world.js';
+import { type Backend, BACKENDS, changeLines, events, GROUPS, PEOPLE, SLOW, SyncWorld } from './world.js';
 
 function planOf(result: { status: string; plan?: unknown }): GroupPlan {
   const plan = result.plan as GroupPlan | undefined;
@@ -11,7 +11,7 @@ function planOf(result: { status: string; plan?: unknown }): GroupPlan {
 const ENGINEERING = ['alice', 'dave', 'heidi', 'jsmith', 'zoe'];
 const SALES = ['carol', 'erin', 'jnunez', 'judy'];
 
-describe.each(BACKENDS)('group sync against slapd (%s)', (backend: Backend) => {
+describe.each(BACKENDS)('group sync against slapd (%s)', SLOW, (backend: Backend) => {
   let world: SyncWorld;
   beforeEach(async () => {
     world = await SyncWorld.create(backend);

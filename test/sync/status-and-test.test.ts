@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BACKENDS, COMPANY_USERS, PEOPLE, replace, SyncWorld, type Backend } from './world.js';
+import { type Backend, BACKENDS, COMPANY_USERS, PEOPLE, replace, SLOW, SyncWorld } from './world.js';
 
 interface StatusJson {
   readonly store: string;
@@ -9,7 +9,7 @@ interface StatusJson {
   }>;
 }
 
-describe.each(BACKENDS)('ldapsync status and ldapsync test (%s)', (backend: Backend) => {
+describe.each(BACKENDS)('ldapsync status and ldapsync test (%s)', SLOW, (backend: Backend) => {
   let world: SyncWorld;
   beforeEach(async () => {
     world = await SyncWorld.create(backend);

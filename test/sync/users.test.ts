@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { UserPlan } from '../../src/reconcile/index.js';
-import { BACKENDS, changeLines, COMPANY_USERS, events, PEOPLE, replace, SyncWorld, type Backend } from './world.js';
+import { type Backend, BACKENDS, changeLines, COMPANY_USERS, events, PEOPLE, replace, SLOW, SyncWorld } from './world.js';
 
 /** The entryUUID slapd gave an entry, read as the admin with ldapsearch. */
 async function entryUuid(world: SyncWorld, dn: string): Promise<string> {
@@ -20,7 +20,7 @@ function userPlan(plan: unknown): UserPlan {
   return p;
 }
 
-describe.each(BACKENDS)('user sync against slapd (%s)', (backend: Backend) => {
+describe.each(BACKENDS)('user sync against slapd (%s)', SLOW, (backend: Backend) => {
   let world: SyncWorld;
   beforeEach(async () => {
     world = await SyncWorld.create(backend);

@@ -340,3 +340,6 @@ export function replace(dn: string, attribute: string, ...values: string[]): str
 export const PEOPLE = 'ou=people,dc=example,dc=org';
 export const GROUPS = 'ou=groups,dc=example,dc=org';
 export const COMPANY_USERS = 14;
+
+/** Tests that start the CLI (a process with PGlite to load, on a shared machine) get more than the default minute. */
+export const SLOW = { timeout: 180_000 } as const;
