@@ -79,6 +79,10 @@ describe.each(BACKENDS)('group sync against slapd (%s)', SLOW, (backend: Backend
     expect(posix.result).toMatchObject({ status: 'succeeded', counts: { created: 1 } });
     expect(await world.memberships()).toEqual({ developers: ['alice', 'dave', 'jsmith', 'zoe'] });
     expect(planOf(posix.result).unresolved).toEqual([expect.objectContaining({ member: 'nobody', cause: 'not-synced' })]);
+    // The daemon prints no plan: one line says which members were left out.
+    expect(events(posix.logs, 'sync.members_unresolved')).toEqual([
+      expect.objectContaining({ count: 1, causes: { 'not-synced': 1 }, examples: [{ group: `cn=developers,${GROUPS}`, member: 'nobody', cause: 'not-synced' }] }),
+    ]);
 
     await world.configure({ profiles: [{ name: 'unique', domain: 'unique.example', groups: { filter: '(objectClass=groupOfUniqueNames)', memberAttribute: 'uniqueMember' } }] });
     await world.sync('users', { profile: 'unique' });
@@ -99,6 +103,7 @@ describe.each(BACKENDS)('group sync against slapd (%s)', SLOW, (backend: Backend
     const plan = planOf(cyclic.result);
     expect(plan.cycles).toHaveLength(1);
     expect([...(plan.cycles[0] ?? [])].sort()).toEqual([`cn=engineering,${GROUPS}`, `cn=staff,${GROUPS}`]);
+    expect(events(cyclic.logs, 'sync.nesting_cycle')).toEqual([expect.objectContaining({ level: 'warn', groups: plan.cycles[0] })]);
     // Members of a cycle are the union of its groups: nothing is lost, nothing loops.
     const memberships = await world.memberships();
     expect(memberships['staff']).toEqual([...ENGINEERING, ...SALES, 'frank'].sort());

@@ -144,8 +144,12 @@ describe.each(BACKENDS)('user sync against slapd (%s)', SLOW, (backend: Backend)
         .executeTakeFirstOrThrow(),
     );
 
-    const { result } = await world.sync('users');
+    const { result, logs } = await world.sync('users');
     expect(result).toMatchObject({ status: 'succeeded', counts: { created: COMPANY_USERS - 1, conflicts: 1 } });
+    // The daemon prints no plan: its log names the conflict.
+    expect(events(logs, 'sync.conflict')).toEqual([
+      expect.objectContaining({ level: 'warn', dn: `uid=carol,${PEOPLE}`, login: 'carol@example.org', cause: 'held-by-other-source', holder: expect.objectContaining({ source: 'local' }) }),
+    ]);
     const plan = userPlan(result.status === 'succeeded' ? result.plan : undefined);
     expect(plan.changes.filter((c) => c.kind === 'conflict')).toEqual([
       expect.objectContaining({ kind: 'conflict', username: 'carol', login: 'carol@example.org', cause: 'held-by-other-source', holder: expect.objectContaining({ source: 'local', id: local.id }) }),
