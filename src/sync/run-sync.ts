@@ -48,6 +48,7 @@ async function execute(request: SyncRequest, store: Store, real: { configHash: s
     const deletes = effectiveDeletes(profile.deletes, request.deletes);
     const plan = kind === 'users' ? await planUserSync(request, store, deletes) : await planGroupSync(request, store, deletes);
     logSkips(plan.skipped, request);
+    logFindings(plan, request);
     const counts = countsOf(plan, plan.counts.created + plan.counts.updated + plan.counts.unchanged + plan.counts.skipped + plan.counts.conflicts);
 
     if (plan.guard.tripped) {
@@ -197,6 +198,39 @@ function logSkips(skipped: ReadonlyArray<Skip>, request: SyncRequest): void {
       `skipped ${skip.dn}: ${skip.reason}`,
     );
   }
+}
+
+/** Examples of unresolved members in the one line that reports them; the plan (`--dry-run --json`) has all. */
+const UNRESOLVED_EXAMPLES = 10;
+
+/**
+ * What the plan found that an operator should act on, for runs nobody watches (the daemon prints no plan): each
+ * login conflict, each nesting cycle, and one line for the members that resolved to no synced user (often many,
+ * and often expected: people outside the user filter).
+ */
+function logFindings(plan: UserPlan | GroupPlan, request: SyncRequest): void {
+  const { logger, profile, kind } = request;
+  if (plan.kind === 'users') {
+    for (const c of plan.changes) {
+      if (c.kind !== 'conflict') continue;
+      logger.warn(
+        { event: 'sync.conflict', profile: profile.name, kind, dn: c.dn, externalId: c.externalId, login: c.login, cause: c.cause, holder: c.holder, reason: c.reason },
+        `left ${c.dn} alone: ${c.reason}`,
+      );
+    }
+    return;
+  }
+  for (const cycle of plan.cycles) {
+    logger.warn({ event: 'sync.nesting_cycle', profile: profile.name, kind, groups: cycle }, `groups nest in a cycle: ${cycle.join(' → ')}`);
+  }
+  if (plan.unresolved.length === 0) return;
+  const causes: Record<string, number> = {};
+  for (const u of plan.unresolved) causes[u.cause] = (causes[u.cause] ?? 0) + 1;
+  const examples = plan.unresolved.slice(0, UNRESOLVED_EXAMPLES).map((u) => ({ group: u.groupDn, member: u.member, cause: u.cause }));
+  logger.info(
+    { event: 'sync.members_unresolved', profile: profile.name, kind, count: plan.unresolved.length, causes, examples },
+    `${plan.unresolved.length} group member(s) of ${profile.name} are no synced user and were left out`,
+  );
 }
 
 /** The audit trail: one JSON line per applied change, with everything needed to replay it. */
