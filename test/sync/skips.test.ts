@@ -40,6 +40,22 @@ describe.each(BACKENDS)('entries a sync skips (%s)', SLOW, (backend: Backend) =>
     expect(run).toMatchObject({ status: 'succeeded', counts: { skipped: 1, updated: 1, removed: 0 } });
   });
 
+  it('a value PostgreSQL cannot store (a NUL character) skips that entry, not the whole run', async () => {
+    await world.configure({ profiles: [{ users: { mapping: { enabled: "employeeType != 'disabled'", notes: 'description', userCustomFields: { note: 'description' } } } }] });
+    await world.slapd.ldapmodify(`dn: uid=dave,${PEOPLE}\nchangetype: modify\nreplace: description\ndescription:: YQBi\n`);
+    await world.slapd.ldapmodify(`dn: cn=Smith\\, John,${PEOPLE}\nchangetype: modify\nreplace: uid\nuid:: anNtaXRoAA==\n`);
+
+    const { result, logs } = await world.sync('users');
+    expect(result).toMatchObject({ status: 'succeeded', counts: { created: COMPANY_USERS - 2, skipped: 2 } });
+    expect(events(logs, 'sync.entry_skipped')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ dn: `uid=dave,${PEOPLE}`, cause: 'mapping-error', reason: expect.stringMatching(/^notes: .*NUL/) }),
+        expect.objectContaining({ cause: 'mapping-error', reason: expect.stringMatching(/^uid \(usernameAttribute\): .*NUL/) }),
+      ]),
+    );
+    expect((await world.users()).map((u) => u.username)).not.toContain('dave');
+  });
+
   it('an entry without the idAttribute is skipped with a clear reason, in the plan the CLI prints', async () => {
     await world.configure({ profiles: [{ users: { idAttribute: 'uidNumber' } }] });
     const run = await world.cli('sync', 'users', 'demo');
