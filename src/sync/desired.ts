@@ -26,6 +26,32 @@ function identity(entry: Entry, idAttribute: string): { id: string } | Skip {
   }
 }
 
+/** Whether a value holds U+0000, which PostgreSQL stores neither in text nor in a jsonb string. */
+function hasNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(hasNul);
+  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
+    return Object.entries(value).some(([key, v]) => key.includes('\u0000') || hasNul(v));
+  }
+  return false;
+}
+
+/**
+ * An entry whose record cannot be stored would fail the whole run's transaction, on every run, for everyone:
+ * like a mapping error, it skips the entry alone.
+ */
+function unstorable(entry: Entry, externalId: string, nameField: string, name: string, fields: Readonly<Record<string, unknown>>): Skip | undefined {
+  const skip = (field: string): Skip => ({
+    kind: 'mapping-error',
+    dn: entry.dn,
+    externalId,
+    reason: `${field}: the value holds a NUL character (U+0000), which PostgreSQL cannot store`,
+  });
+  if (hasNul(name)) return skip(nameField);
+  for (const field in fields) if (hasNul(fields[field])) return skip(field);
+  return undefined;
+}
+
 function mappingSkip(entry: Entry, externalId: string, err: unknown): Skip {
   const reason = err instanceof DslError ? `mapping of ${err.field} failed: ${err.message}` : `mapping failed: ${(err as Error).message}`;
   return { kind: 'mapping-error', dn: entry.dn, externalId, reason };
@@ -45,6 +71,8 @@ export function desiredUser(entry: Entry, profile: Profile, query: UserQuery): D
   } catch (err) {
     return mappingSkip(entry, id.id, err);
   }
+  const bad = unstorable(entry, id.id, `${query.usernameAttribute} (usernameAttribute)`, username, fields);
+  if (bad !== undefined) return bad;
   const domain = profile.domains[0];
   return { externalId: id.id, dn: entry.dn, username, login: domain === undefined ? username : `${username}@${domain}`, fields };
 }
@@ -68,6 +96,8 @@ export function desiredGroup(entry: Entry, query: GroupQuery): DesiredGroup | Sk
   } catch (err) {
     return mappingSkip(entry, id.id, err);
   }
+  const bad = unstorable(entry, id.id, `${query.nameAttribute} (nameAttribute)`, name, fields);
+  if (bad !== undefined) return bad;
   const members = (entry.attributes.get(query.memberAttribute.toLowerCase()) ?? []).map((v) =>
     typeof v === 'string' ? v : Buffer.from(v).toString('utf8'),
   );
