@@ -131,11 +131,18 @@ export class SyncWorld {
   static async create(backend: Backend, options: WorldOptions = {}): Promise<SyncWorld> {
     const dir = await mkdtemp(join(tmpdir(), 'ldapsync-sync-'));
     const slapd = await startSlapd(options.generate !== undefined ? { generate: options.generate } : { ldif: options.ldif ?? (await readCompanyLdif()) });
-    const site = await storeSite(backend, dir);
-    await writeFile(join(dir, 'reader-password'), slapd.readerPassword);
-    const world = new SyncWorld(backend, dir, slapd, site.config, site.remove);
-    await world.configure({});
-    return world;
+    try {
+      const site = await storeSite(backend, dir);
+      await writeFile(join(dir, 'reader-password'), slapd.readerPassword);
+      const world = new SyncWorld(backend, dir, slapd, site.config, site.remove);
+      await world.configure({});
+      return world;
+    } catch (err) {
+      // No world to dispose of later: the server must not outlive this failure.
+      await slapd.dispose();
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
   }
 
   /** Writes ldapsync.yaml; the default is one profile `demo` over the company's people, without groups. */
