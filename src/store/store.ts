@@ -1,7 +1,7 @@
 import { Kysely, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import type { StoreConfig } from '../config/index.js';
-import type { GroupPlan, PlanCounts, StoredGroup, StoredUser, UserPlan } from '../reconcile/index.js';
+import type { GroupPlan, MemberCandidate, PlanCounts, StoredGroup, StoredUser, UserPlan } from '../reconcile/index.js';
 import { LdapsyncError, type Logger } from '../shared/index.js';
 import type { AppliedChange, RunId } from './applied-change.js';
 import { openBackend, type Backend } from './backend.js';
@@ -165,6 +165,18 @@ export class Store implements AsyncDisposable {
         SELECT id, source, external_id, dn, username, login, enabled, removed_at, ${columnList(USER_COLUMNS)}
         FROM ${this.#table('users')} WHERE source = ${source}`.execute(this.#db);
       return rows.map(toStoredUser);
+    });
+  }
+
+  /**
+   * What a group sync resolves members against: id, DN and username of every row of one source. A fraction of the
+   * full rows `usersOf` reads, which matters at 100,000 users.
+   */
+  async memberCandidatesOf(source: string): Promise<MemberCandidate[]> {
+    return this.#run('reading member candidates', 'users', async () => {
+      const { rows } = await sql<{ id: number | string; dn: string | null; username: string; removed_at: Date | null }>`
+        SELECT id, dn, username, removed_at FROM ${this.#table('users')} WHERE source = ${source}`.execute(this.#db);
+      return rows.map((r) => ({ id: Number(r.id), dn: r.dn ?? '', username: r.username, removedAt: r.removed_at }));
     });
   }
 

@@ -153,7 +153,7 @@ async function planGroupSync(request: SyncRequest, store: Store, deletes: Delete
   const { profile } = request;
   const query = profile.groups as GroupQuery;
   const { desired, skipped } = await readDirectory(request, (d) => d.groups(query.mapping.attributes), (e) => desiredGroup(e, query));
-  const [stored, users] = await Promise.all([store.groupsOf(profile.name), store.usersOf(profile.name)]);
+  const [stored, users] = await Promise.all([store.groupsOf(profile.name), store.memberCandidatesOf(profile.name)]);
   return planGroups({
     profile: profile.name,
     desired,
