@@ -43,7 +43,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     // In-thread and synchronous, so that no line is lost when a command exits right after logging.
     return pino(base, pretty({ destination: fd, sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'app,pid,hostname' }));
   }
-  return pino(base, options.destination ?? pino.destination({ dest: fd, sync: true }));
+  // Asynchronous writes coalesce a burst of audit lines (100,000 on a first sync) into few system calls; pino
+  // flushes what is pending when the process exits, however it exits short of SIGKILL.
+  return pino(base, options.destination ?? pino.destination({ dest: fd, sync: false }));
 }
 
 /** A logger that drops everything, for library code called without one and for unit tests. */
