@@ -32,31 +32,35 @@ function section<T>(title: string, items: ReadonlyArray<T>, line: (item: T) => s
   return out;
 }
 
+type Change = UserPlan['changes'][number] | GroupPlan['changes'][number];
+type ChangeOf<K extends Change['kind']> = Extract<Change, { kind: K }>;
+
+function ofKind<K extends Change['kind']>(changes: ReadonlyArray<Change>, kind: K): Array<ChangeOf<K>> {
+  return changes.filter((c): c is ChangeOf<K> => c.kind === kind);
+}
+
+/** A user change names its username, a group change its group name. */
+function nameOf(change: Change): string {
+  return 'username' in change ? change.username : change.name;
+}
+
 /** The plan as a person reads it: what would be created, changed (field by field), removed, and left alone. */
 export function formatPlan(plan: UserPlan | GroupPlan): string[] {
   const noun = plan.kind === 'users' ? 'user' : 'group';
-  const nameOf = (c: { username?: string; name?: string }): string => c.username ?? c.name ?? '';
-  const changes = plan.changes as ReadonlyArray<UserPlan['changes'][number] | GroupPlan['changes'][number]>;
-  const creates = changes.filter((c) => c.kind === 'create');
-  const updates = changes.filter((c) => c.kind === 'update');
-  const removals = changes.filter((c) => c.kind === 'remove');
-  const conflicts = plan.kind === 'users' ? plan.changes.filter((c) => c.kind === 'conflict') : [];
+  const changes: ReadonlyArray<Change> = plan.changes;
+  const conflicts = ofKind(changes, 'conflict');
   const lines: string[] = [];
-  lines.push(...section(`create ${noun}s`, creates, (c) => [`+ ${nameOf(c as never)}  ${c.dn}`]));
+  lines.push(...section(`create ${noun}s`, ofKind(changes, 'create'), (c) => [`+ ${nameOf(c)}  ${c.dn}`]));
   lines.push(
-    ...section(`update ${noun}s`, updates, (c) => {
-      const u = c as Extract<typeof c, { kind: 'update' }>;
-      return [
-        `~ ${nameOf(u as never)}  ${u.dn}${u.revive ? '  (back in the directory: revived)' : ''}`,
-        ...Object.entries(u.changes).map(([field, ch]) => `${field}: ${show(ch.old)} → ${show(ch.new)}`),
-      ];
-    }),
+    ...section(`update ${noun}s`, ofKind(changes, 'update'), (u) => [
+      `~ ${nameOf(u)}  ${u.dn}${u.revive ? '  (back in the directory: revived)' : ''}`,
+      ...Object.entries(u.changes).map(([field, ch]) => `${field}: ${show(ch.old)} → ${show(ch.new)}`),
+    ]),
   );
   lines.push(
-    ...section(`remove ${noun}s`, removals, (c) => {
-      const r = c as Extract<typeof c, { kind: 'remove' }>;
-      return [`- ${r.mode} ${nameOf(r as never)}  ${r.dn}  (${r.reason === 'purge' ? 'disabled longer than purgeAfter' : 'gone from the directory'})`];
-    }),
+    ...section(`remove ${noun}s`, ofKind(changes, 'remove'), (r) => [
+      `- ${r.mode} ${nameOf(r)}  ${r.dn}  (${r.reason === 'purge' ? 'disabled longer than purgeAfter' : 'gone from the directory'})`,
+    ]),
   );
   lines.push(...section('conflicts (left alone)', conflicts, (c) => [`! ${c.login}  ${c.dn}: ${c.reason}`]));
   if (plan.kind === 'groups') {
