@@ -7,6 +7,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseLdif, type Entry } from '../../src/shared/index.js';
+import { makeTestTls, type TestTls } from './slapd-tls.js';
 
 /**
  * A throwaway Samba Active Directory domain controller for the AD tests: provisioned into a temp directory,
@@ -159,7 +160,8 @@ export async function startSamba(options: StartSambaOptions = {}): Promise<Samba
     });
     const provisionMs = Date.now() - started;
 
-    const tls = await makeAdTls(join(dir, 'tls'), address);
+    await mkdir(join(dir, 'tls'), { recursive: true });
+    const tls = await makeTestTls(join(dir, 'tls'), { address, dnsName: 'dc1.example.com', caName: 'ldapsync AD test CA' });
     await Promise.all(['log', 'run', 'cache'].map((d) => mkdir(join(dir, d), { recursive: true })));
     await writeFile(join(dir, 'etc', 'smb.conf'), smbConf(dir, address, tls));
 
@@ -185,7 +187,7 @@ export async function startSamba(options: StartSambaOptions = {}): Promise<Samba
  * under `dir`, serves LDAP only (no DNS, no KDC: nothing resolves names here), binds one address, and allows
  * simple binds without TLS (`ldap server require strong auth`), as the tests of plain ldap:// need.
  */
-function smbConf(dir: string, address: string, tls: AdTls): string {
+function smbConf(dir: string, address: string, tls: TestTls): string {
   return [
     '[global]',
     '\tnetbios name = DC1',
@@ -218,36 +220,6 @@ function smbConf(dir: string, address: string, tls: AdTls): string {
 /** Samba's databases are throwaway: skipping fsync makes provisioning and the seed several times faster. */
 function sambaEnv(): NodeJS.ProcessEnv {
   return { ...process.env, TDB_NO_FSYNC: '1' };
-}
-
-interface AdTls {
-  readonly caFile: string;
-  readonly certFile: string;
-  readonly keyFile: string;
-}
-
-/** A CA of the run and a certificate for `IP:address` and dc1.example.com (Samba's self-made one has no IP). */
-async function makeAdTls(dir: string, address: string): Promise<AdTls> {
-  await mkdir(dir, { recursive: true });
-  const caKey = join(dir, 'ca.key');
-  const caFile = join(dir, 'ca.pem');
-  const keyFile = join(dir, 'server.key');
-  const csr = join(dir, 'server.csr');
-  const certFile = join(dir, 'server.pem');
-  const ext = join(dir, 'server.ext');
-  await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', caKey]);
-  await run('openssl', [
-    'req', '-x509', '-new', '-key', caKey, '-subj', '/O=ldapsync tests/CN=ldapsync AD test CA', '-days', '2', '-out', caFile,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
-  await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', keyFile]);
-  await run('openssl', ['req', '-new', '-key', keyFile, '-subj', '/O=ldapsync tests/CN=dc1.example.com', '-out', csr]);
-  await writeFile(
-    ext,
-    [`subjectAltName=IP:${address},DNS:dc1.example.com`, 'basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=serverAuth', ''].join('\n'),
-  );
-  await run('openssl', ['x509', '-req', '-in', csr, '-CA', caFile, '-CAkey', caKey, '-CAcreateserial', '-days', '2', '-out', certFile, '-extfile', ext]);
-  return { caFile, certFile, keyFile };
 }
 
 class SambaServer implements SambaHandle {
