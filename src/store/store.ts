@@ -35,14 +35,8 @@ export interface BeginRun {
   readonly configHash: string;
 }
 
-export interface RunCounts {
-  readonly created: number;
-  readonly updated: number;
-  readonly removed: number;
-  readonly unchanged: number;
-  readonly skipped: number;
-  readonly conflicts: number;
-}
+/** What a sync_runs row counts: a plan's counts but `missing`, which is reported, not recorded. */
+export type RunCounts = Omit<PlanCounts, 'missing'>;
 
 export interface RunOutcome {
   readonly status: 'failed' | 'aborted';

@@ -1,5 +1,6 @@
 import type { Config, Profile } from '../config/index.js';
 import type { Logger } from '../shared/index.js';
+import type { RunCounts } from '../store/index.js';
 
 export type SyncKind = 'users' | 'groups';
 export type SyncTrigger = 'schedule' | 'cli' | 'reload' | 'login';
@@ -20,15 +21,8 @@ export interface SyncRequest {
   readonly onProgress?: (progress: { readonly read: number }) => void;
 }
 
-export interface SyncCounts {
-  readonly read: number;
-  readonly created: number;
-  readonly updated: number;
-  readonly removed: number;
-  readonly unchanged: number;
-  readonly skipped: number;
-  readonly conflicts: number;
-}
+/** A run's counts as recorded, and how many entries it read. */
+export type SyncCounts = RunCounts & { readonly read: number };
 
 /** How one run ended. `aborted` means a safety limit stopped it before anything was written. */
 export type SyncOutcome =
