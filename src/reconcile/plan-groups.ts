@@ -5,7 +5,7 @@ import { acceptEntries, SkipIndex } from './entries.js';
 import { GROUP_FIELDS } from './fields.js';
 import { flattenMembers } from './nesting.js';
 import { planMissing } from './removals.js';
-import { sameValue } from './same-value.js';
+import { noteChange, noteFieldChanges } from './same-value.js';
 import type {
   DesiredGroup,
   FieldChange,
@@ -138,18 +138,14 @@ export function planGroups(input: PlanGroupsInput): GroupPlan {
       }
       return;
     }
-    const diff: Record<string, FieldChange> = {};
-    if (row.dn !== group.dn) diff['dn'] = { old: row.dn, new: group.dn };
-    if (row.name !== group.name) diff['name'] = { old: row.name, new: group.name };
-    for (const name of COMPARED_FIELDS) {
-      const was = row.fields[name];
-      const next = group.fields[name];
-      if (!sameValue(was, next)) diff[name] = { old: was ?? null, new: next ?? null };
-    }
+    let diff: Record<string, FieldChange> | undefined;
+    if (row.dn !== group.dn) diff = noteChange(diff, 'dn', row.dn, group.dn);
+    if (row.name !== group.name) diff = noteChange(diff, 'name', row.name, group.name);
+    diff = noteFieldChanges(diff, COMPARED_FIELDS, row.fields, group.fields);
     const revive = row.removedAt !== null;
-    if (revive) diff['removedAt'] = { old: row.removedAt, new: null };
-    const fieldsChanged = Object.keys(diff).length > 0;
-    if (fieldsChanged) {
+    if (revive) diff = noteChange(diff, 'removedAt', row.removedAt, null);
+    const fieldsChanged = diff !== undefined;
+    if (diff !== undefined) {
       changes.push({ kind: 'update', id: row.id, externalId: group.externalId, dn: group.dn, name: group.name, fields: group.fields, changes: diff, revive });
     }
     const stored = new Set(row.memberIds);

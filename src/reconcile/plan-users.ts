@@ -4,7 +4,7 @@ import { evaluateGuard } from './delete-guard.js';
 import { acceptEntries, SkipIndex } from './entries.js';
 import { USER_FIELDS } from './fields.js';
 import { planMissing } from './removals.js';
-import { sameValue } from './same-value.js';
+import { noteChange, noteFieldChanges } from './same-value.js';
 import type {
   DesiredUser,
   FieldChange,
@@ -39,13 +39,6 @@ const COMPARED_FIELDS: ReadonlyArray<string> = USER_FIELDS.map((f) => f.name).fi
 /** A mapping that does not say otherwise leaves the account enabled (the column is NOT NULL). */
 export function desiredEnabled(user: DesiredUser): boolean {
   return user.fields['enabled'] !== false;
-}
-
-/** Records one changed field, creating the change set on the first difference. */
-function note(diff: Record<string, FieldChange> | undefined, name: string, old: unknown, next: unknown): Record<string, FieldChange> {
-  const into = diff ?? {};
-  into[name] = { old: old ?? null, new: next ?? null };
-  return into;
 }
 
 /** Logins are unique case-insensitively: `Fry@x` and `fry@x` are one account. */
@@ -93,19 +86,13 @@ export function planUsers(input: PlanUsersInput): UserPlan {
     }
     // Built only when something differs: a no-op resync of a large directory allocates nothing per entry.
     let diff: Record<string, FieldChange> | undefined;
-    if (row.dn !== user.dn) diff = note(diff, 'dn', row.dn, user.dn);
-    if (row.username !== user.username) diff = note(diff, 'username', row.username, user.username);
-    if (row.login !== user.login) diff = note(diff, 'login', row.login, user.login);
-    if (row.enabled !== enabled) diff = note(diff, 'enabled', row.enabled, enabled);
-    const stored = row.fields;
-    const wanted = user.fields;
-    for (const name of COMPARED_FIELDS) {
-      const a = stored[name];
-      const b = wanted[name];
-      if (a !== b && !sameValue(a, b)) diff = note(diff, name, a, b);
-    }
+    if (row.dn !== user.dn) diff = noteChange(diff, 'dn', row.dn, user.dn);
+    if (row.username !== user.username) diff = noteChange(diff, 'username', row.username, user.username);
+    if (row.login !== user.login) diff = noteChange(diff, 'login', row.login, user.login);
+    if (row.enabled !== enabled) diff = noteChange(diff, 'enabled', row.enabled, enabled);
+    diff = noteFieldChanges(diff, COMPARED_FIELDS, row.fields, user.fields);
     const revive = row.removedAt !== null;
-    if (revive) diff = note(diff, 'removedAt', row.removedAt, null);
+    if (revive) diff = noteChange(diff, 'removedAt', row.removedAt, null);
     if (diff === undefined) {
       unchanged++;
       continue;

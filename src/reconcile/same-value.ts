@@ -1,3 +1,5 @@
+import type { FieldChange, MappedRecord } from './types.js';
+
 /**
  * Whether a mapped value and a stored value mean the same thing, so that an unchanged entry never produces an
  * update. `undefined`, `null` and a missing object key are one "no value" (a mapping that yields nothing and a
@@ -29,4 +31,27 @@ export function sameValue(a: unknown, b: unknown): boolean {
     if (!(key in left) && !sameValue(undefined, right[key])) return false;
   }
   return true;
+}
+
+/** Adds one field's change to `diff`, making it on the first change: an unchanged record allocates nothing. */
+export function noteChange(diff: Record<string, FieldChange> | undefined, name: string, old: unknown, next: unknown): Record<string, FieldChange> {
+  const into = diff ?? {};
+  into[name] = { old: old ?? null, new: next ?? null };
+  return into;
+}
+
+/** Notes every field of `names` whose stored and wanted values differ (by `sameValue`). */
+export function noteFieldChanges(
+  diff: Record<string, FieldChange> | undefined,
+  names: ReadonlyArray<string>,
+  stored: MappedRecord,
+  wanted: MappedRecord,
+): Record<string, FieldChange> | undefined {
+  let out = diff;
+  for (const name of names) {
+    const a = stored[name];
+    const b = wanted[name];
+    if (a !== b && !sameValue(a, b)) out = noteChange(out, name, a, b);
+  }
+  return out;
 }
