@@ -58,6 +58,12 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
   }
   const applied: AppliedChange[] = [];
 
+  if (plan.memberships.length > 0) {
+    // Keeps deletes of users and groups (whose triggers drop memberships) waiting until this commits, so that
+    // the membership triggers need not lock every row the new memberships name. Readers are not held up.
+    await sql`LOCK TABLE ${members} IN SHARE ROW EXCLUSIVE MODE`.execute(db);
+  }
+
   const leaving: Edge[] = [];
   for (const m of plan.memberships) {
     if (m.remove.length === 0) continue;

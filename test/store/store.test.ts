@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USER_FIELDS } from '../../src/reconcile/index.js';
 import { MIGRATION_NAMES, type AppliedChange, type Store } from '../../src/store/index.js';
-import { openTestStore, type Backend } from '../helpers/postgres.js';
+import { openTestStore, withPgClient, type Backend } from '../helpers/postgres.js';
 import { deletes, groupPlan, insertLocalUser, person, snapshot, syncGroups, syncUsers, team, userPlan } from './sync-helpers.js';
 
 const BACKENDS: Backend[] = ['postgres', 'pglite'];
@@ -240,6 +240,62 @@ describe.each(BACKENDS)('store on %s', (backend) => {
       // Deleting a user (mode delete) drops its memberships with it.
       await syncUsers(store, profile, [person('gfry'), person('gleela')], deletes({ mode: 'delete' }));
       expect((await store.groupsOf(profile)).find((g) => g.externalId === 'guuid-crew')?.memberIds).toEqual([users.get('gleela')]);
+    });
+
+    it('keeps memberships pointing at real rows, whoever writes them (an application as much as a sync)', async () => {
+      const profile = 'integrity';
+      await syncUsers(store, profile, [person('ifry'), person('ileela'), person('ibender')]);
+      await syncGroups(store, profile, [team('icrew', ['uid=ifry,ou=people,dc=example,dc=com', 'uid=ileela,ou=people,dc=example,dc=com']), team('irobots', ['uid=ibender,ou=people,dc=example,dc=com'])]);
+      const users = new Map((await store.usersOf(profile)).map((u) => [u.username, u.id]));
+      const groups = new Map((await store.groupsOf(profile)).map((g) => [g.name, g.id]));
+      const crew = groups.get('icrew') ?? 0;
+      const robots = groups.get('irobots') ?? 0;
+      const members = (groupId: number) =>
+        store.kysely.selectFrom('group_members').select('user_id').where('group_id', '=', groupId).orderBy('user_id').execute().then((rows) => rows.map((r) => Number(r.user_id)));
+
+      const missingUser = store.kysely.insertInto('group_members').values([{ group_id: crew, user_id: users.get('ibender') ?? 0 }, { group_id: crew, user_id: 987654321 }]).execute();
+      await expect(missingUser).rejects.toMatchObject({ code: '23503', message: expect.stringContaining('user 987654321') });
+      await expect(store.kysely.insertInto('group_members').values({ group_id: 987654322, user_id: users.get('ibender') ?? 0 }).execute()).rejects.toMatchObject({
+        code: '23503',
+        message: expect.stringContaining('group 987654322'),
+      });
+      await expect(store.kysely.updateTable('group_members').set({ user_id: 987654323 }).where('group_id', '=', robots).execute()).rejects.toMatchObject({ code: '23503' });
+      expect(await members(crew)).toEqual([users.get('ifry'), users.get('ileela')].sort((a, b) => (a ?? 0) - (b ?? 0)));
+
+      // Deleting rows by hand takes their memberships along, as a cascading foreign key would.
+      await store.kysely.deleteFrom('users').where('id', '=', users.get('ifry') ?? 0).execute();
+      expect(await members(crew)).toEqual([users.get('ileela')]);
+      await store.kysely.deleteFrom('groups').where('id', '=', robots).execute();
+      expect(await members(robots)).toEqual([]);
+      expect(await members(crew)).toEqual([users.get('ileela')]);
+    });
+
+    it.runIf(backend === 'postgres')('never leaves a membership behind when its user is deleted while the membership is being written', async () => {
+      const profile = 'race';
+      await syncUsers(store, profile, [person('rfry'), person('rleela')]);
+      await syncGroups(store, profile, [team('rcrew', [])]);
+      const users = new Map((await store.usersOf(profile)).map((u) => [u.username, u.id]));
+      const crew = (await store.groupsOf(profile))[0]?.id ?? 0;
+      const table = (name: string) => `"${store.schema}"."${name}"`;
+      // The writer holds SHARE ROW EXCLUSIVE as a sync does, or locks nothing itself as an application would.
+      for (const [username, lockFirst] of [['rfry', true], ['rleela', false]] as const) {
+        const userId = users.get(username) ?? 0;
+        await withPgClient(async (writer) => {
+          await writer.query('BEGIN');
+          if (lockFirst) await writer.query(`LOCK TABLE ${table('group_members')} IN SHARE ROW EXCLUSIVE MODE`);
+          await writer.query(`INSERT INTO ${table('group_members')} (group_id, user_id) VALUES ($1, $2)`, [crew, userId]);
+          let deleted = false;
+          const deleting = withPgClient((deleter) => deleter.query(`DELETE FROM ${table('users')} WHERE id = $1`, [userId])).then(() => {
+            deleted = true;
+          });
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          expect(deleted).toBe(false);
+          await writer.query('COMMIT');
+          await deleting;
+        });
+        const left = await store.kysely.selectFrom('group_members').select('user_id').where('user_id', '=', userId).execute();
+        expect(left).toEqual([]);
+      }
     });
   });
 
