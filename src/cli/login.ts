@@ -10,16 +10,6 @@ export interface LoginOptions {
   readonly json: boolean;
 }
 
-export const LOGIN_HELP = `
-The password is read from stdin: typed without echo on a terminal, or the first line of a pipe
-(printf '%s\\n' "$PASSWORD" | ldapsync login alice@example.com). A login through LDAP creates or
-updates the user's row as a sync would. Password changes are not supported: change the password in
-the directory (LDAP / Active Directory) itself.
-
-Exit codes: 0 the password is right; 1 refused (wrong password or unknown user, a local user,
-an unknown domain, a disabled account) or the directory or store could not be reached; 2 usage or
-configuration error.`;
-
 /**
  * `ldapsync login NAME[@DOMAIN]`: checks a login exactly as the daemon's POST /v1/authenticate does, and prints
  * the outcome and the stored user. Unlike the HTTP answer it names the reason of a refusal: whoever runs it can

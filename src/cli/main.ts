@@ -1,18 +1,12 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ExitCode, processIo, type Io } from './io.js';
 import { configPath } from './load.js';
-import { LOGIN_HELP, loginCommand } from './login.js';
-import { mapCommand } from './map.js';
-import { migrateCommand } from './migrate.js';
-import { runCommand } from './run.js';
-import { statusCommand } from './status.js';
-import { syncCommand } from './sync.js';
-import { testCommand } from './test-command.js';
-import { validateCommand } from './validate.js';
+import { LOGIN_HELP } from './login-help.js';
 
 /**
  * Parses argv and runs one command; returns the exit code (DESIGN §6) rather than exiting, so that tests and
- * the bin wrapper decide what to do with it.
+ * the bin wrapper decide what to do with it. A command's module, and with it its libraries (the daemon's
+ * scheduler, watcher and metrics, the store's drivers), is loaded only when that command runs.
  */
 export async function main(argv: ReadonlyArray<string>, io: Io = processIo()): Promise<number> {
   let code: number = ExitCode.ok;
@@ -44,7 +38,7 @@ function buildProgram(io: Io, exit: (code: number) => void): Command {
   program
     .command('validate')
     .description('check the config file; every error with its position')
-    .action(async () => exit(await validateCommand(config(), io)));
+    .action(async () => exit(await (await import('./validate.js')).validateCommand(config(), io)));
 
   program
     .command('map')
@@ -53,7 +47,7 @@ function buildProgram(io: Io, exit: (code: number) => void): Command {
     .requiredOption('--ldif <file>', 'LDIF file of entries, as ldapsearch prints them')
     .option('--groups', 'use the group mapping instead of the user mapping', false)
     .action(async (server: string, opts: { ldif: string; groups: boolean }) =>
-      exit(await mapCommand({ config: config(), server, ldif: opts.ldif, groups: opts.groups }, io)),
+      exit(await (await import('./map.js')).mapCommand({ config: config(), server, ldif: opts.ldif, groups: opts.groups }, io)),
     );
 
   program
@@ -64,7 +58,7 @@ function buildProgram(io: Io, exit: (code: number) => void): Command {
     .option('--debug', 'log every LDAP operation (never a secret)', false)
     .option('--json', 'one JSON object on stdout', false)
     .action(async (server: string, opts: { username?: string; debug: boolean; json: boolean }) =>
-      exit(await testCommand({ config: config(), server, username: opts.username, debug: opts.debug, json: opts.json }, io)),
+      exit(await (await import('./test-command.js')).testCommand({ config: config(), server, username: opts.username, debug: opts.debug, json: opts.json }, io)),
     );
 
   const sync = program.command('sync').description('reconcile one profile\'s users or groups into the store');
@@ -79,7 +73,7 @@ function buildProgram(io: Io, exit: (code: number) => void): Command {
       .option('--json', 'one JSON object on stdout', false)
       .action(async (server: string, opts: { dryRun: boolean; delete?: boolean; maxDeletePercentage?: number; json: boolean }) =>
         exit(
-          await syncCommand(
+          await (await import('./sync.js')).syncCommand(
             { config: config(), kind, server, dryRun: opts.dryRun, delete: opts.delete, maxDeletePercentage: opts.maxDeletePercentage, json: opts.json },
             io,
           ),
@@ -90,13 +84,13 @@ function buildProgram(io: Io, exit: (code: number) => void): Command {
   program
     .command('run')
     .description('the daemon: syncs every profile on its schedule, reloads the file when it changes (or on SIGHUP), stops on SIGTERM')
-    .action(async () => exit(await runCommand({ config: config() }, io)));
+    .action(async () => exit(await (await import('./run.js')).runCommand({ config: config() }, io)));
 
   program
     .command('status')
     .description('the last runs of every profile, with their counts and errors')
     .option('--json', 'one JSON object on stdout', false)
-    .action(async (opts: { json: boolean }) => exit(await statusCommand({ config: config(), json: opts.json }, io)));
+    .action(async (opts: { json: boolean }) => exit(await (await import('./status.js')).statusCommand({ config: config(), json: opts.json }, io)));
 
   program
     .command('login')
@@ -104,12 +98,12 @@ function buildProgram(io: Io, exit: (code: number) => void): Command {
     .argument('<login>', 'NAME@DOMAIN, or NAME for the default domain (or a local user)')
     .option('--json', 'one JSON object on stdout', false)
     .addHelpText('after', LOGIN_HELP)
-    .action(async (login: string, opts: { json: boolean }) => exit(await loginCommand({ config: config(), login, json: opts.json }, io)));
+    .action(async (login: string, opts: { json: boolean }) => exit(await (await import('./login.js')).loginCommand({ config: config(), login, json: opts.json }, io)));
 
   program
     .command('migrate')
     .description('create or upgrade the store\'s tables')
-    .action(async () => exit(await migrateCommand({ config: config() }, io)));
+    .action(async () => exit(await (await import('./migrate.js')).migrateCommand({ config: config() }, io)));
 
   return program;
 }

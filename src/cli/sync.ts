@@ -1,4 +1,4 @@
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
 import { runSync, type SyncKind, type SyncResult } from '../sync/index.js';
 import { cliLogger, openStoreOrReport } from './context.js';
 import { ExitCode, writeJson, writeLine, type Io } from './io.js';
@@ -29,7 +29,7 @@ export async function syncCommand(options: SyncOptions, io: Io): Promise<ExitCod
   const store = await openStoreOrReport(config, logger, io);
   if (store === undefined) return ExitCode.failure;
 
-  const progress = !options.json && io.stderr.isTTY === true ? new cliProgress.SingleBar({ format: `reading ${options.kind} | {value} entries`, stream: io.stderr }) : undefined;
+  const progress = !options.json && io.stderr.isTTY === true ? await progressBar(options.kind, io) : undefined;
   progress?.start(0, 0);
   let result: SyncResult;
   try {
@@ -65,6 +65,12 @@ export async function syncCommand(options: SyncOptions, io: Io): Promise<ExitCod
     case 'failed':
       return ExitCode.failure;
   }
+}
+
+/** The bar on a terminal's stderr; its library is loaded only then. */
+async function progressBar(kind: SyncKind, io: Io): Promise<cliProgress.SingleBar> {
+  const { default: bars } = await import('cli-progress');
+  return new bars.SingleBar({ format: `reading ${kind} | {value} entries`, stream: io.stderr });
 }
 
 function jsonResult(options: SyncOptions, result: SyncResult): unknown {

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
-import pretty from 'pino-pretty';
+import type pinoPretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
 
@@ -40,7 +41,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
   const fd = options.fd ?? 1;
   if (options.pretty === true) {
-    // In-thread and synchronous, so that no line is lost when a command exits right after logging.
+    // In-thread and synchronous, so that no line is lost when a command exits right after logging. Loaded only
+    // for a terminal: JSON lines (the daemon's, a CLI's in a pipe) do without it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof pinoPretty;
     return pino(base, pretty({ destination: fd, sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'app,pid,hostname' }));
   }
   // Asynchronous writes coalesce a burst of audit lines (100,000 on a first sync) into few system calls; pino

@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { PGliteDialect, PostgresDialect, type Dialect, type Driver, type PGliteDialectConfig } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { LdapsyncError } from '../shared/index.js';
 import { lockDirectory, type Unlock } from './directory-lock.js';
 import { AdvisoryLocks, InProcessLocks, type ProfileLocks } from './profile-locks.js';
@@ -18,10 +17,12 @@ function parseInt8(value: string): number {
   return Number(value);
 }
 
-const PG_TYPES: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
-};
+function pgTypes(types: typeof pg.types): pg.CustomTypesConfig {
+  return {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === INT8_OID ? parseInt8 : types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+  };
+}
 
 export interface Backend {
   readonly kind: 'postgres' | 'pglite';
@@ -42,17 +43,22 @@ export function redactStoreUrl(url: string): string {
   }
 }
 
-/** Picks the backend from the URL: `postgres://` / `postgresql://`, or `pglite://PATH` (the directory is created). */
+/**
+ * Picks the backend from the URL: `postgres://` / `postgresql://`, or `pglite://PATH` (the directory is created).
+ * Only the chosen backend's driver is loaded: each takes a tenth of a second or more to load.
+ */
 export async function openBackend(url: string, schema: string): Promise<Backend> {
   const label = redactStoreUrl(url);
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    const pool = new pg.Pool({ connectionString: url, max: 10, types: PG_TYPES });
+    const { default: pg } = await import('pg');
+    const types = pgTypes(pg.types);
+    const pool = new pg.Pool({ connectionString: url, max: 10, types });
     // A client that loses its server (idle in the pool or checked out) emits 'error'; unheard, that would
     // crash the process. The query in flight, or the next one, reports the failure instead.
     pool.on('error', () => undefined);
     pool.on('connect', (client) => client.on('error', () => undefined));
     const connect = async (): Promise<pg.Client> => {
-      const client = new pg.Client({ connectionString: url, types: PG_TYPES });
+      const client = new pg.Client({ connectionString: url, types });
       client.on('error', () => undefined);
       await client.connect();
       return client;
@@ -66,6 +72,7 @@ export async function openBackend(url: string, schema: string): Promise<Backend>
     } catch (err) {
       throw new LdapsyncError('store.unreachable', `cannot create the embedded store directory ${path}: ${(err as Error).message}`, { url: label }, { cause: err });
     }
+    const { PGlite } = await import('@electric-sql/pglite');
     const unlock = await lockDirectory(path, label);
     try {
       const pglite = new PGlite(path, { parsers: { [INT8_OID]: parseInt8 } });
