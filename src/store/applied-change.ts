@@ -101,21 +101,31 @@ export interface NotifyPayload {
   readonly groupId?: RowId;
 }
 
-export function notifyPayload(schema: string, change: AppliedChange): NotifyPayload {
-  const base = { event: change.event, schema, source: change.source, runId: change.runId, externalId: change.externalId };
+/**
+ * The `NotifyPayload` of a change as JSON text, written out directly: a first sync sends one per row (400,000
+ * for 100,000 users in 1,000 groups), and building then stringifying an object for each cost a second there.
+ * `prefix` is `notifyPrefix(schema, change)`, the same for every change of one run.
+ */
+export function notifyPayloadJson(prefix: string, change: AppliedChange): string {
+  const head = `{"event":"${change.event}",${prefix},"externalId":${JSON.stringify(change.externalId)}`;
   switch (change.event) {
     case 'user.created':
     case 'user.updated':
     case 'user.removed':
-      return { ...base, userId: change.userId };
+      return `${head},"userId":${change.userId}}`;
     case 'group.created':
     case 'group.updated':
     case 'group.removed':
-      return { ...base, groupId: change.groupId };
+      return `${head},"groupId":${change.groupId}}`;
     case 'membership.added':
     case 'membership.removed':
-      return { ...base, groupId: change.groupId, userId: change.userId };
+      return `${head},"groupId":${change.groupId},"userId":${change.userId}}`;
     default:
       return change satisfies never;
   }
+}
+
+/** The members of a payload that one run's changes share: schema, source and run id. */
+export function notifyPrefix(schema: string, change: AppliedChange): string {
+  return `"schema":${JSON.stringify(schema)},"source":${JSON.stringify(change.source)},"runId":${JSON.stringify(change.runId)}`;
 }

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { LdapsyncError } from '../shared/index.js';
-import { NOTIFY_CHANNEL, notifyPayload, type AppliedChange } from './applied-change.js';
+import { NOTIFY_CHANNEL, notifyPayloadJson, notifyPrefix, type AppliedChange } from './applied-change.js';
 import { arrayLiteral, type ElementType } from './array-literal.js';
 import type { Database } from './database.js';
 
@@ -94,8 +94,13 @@ export async function execExpecting(db: Db, query: RawBuilder<unknown>, expected
  * rollback, so a listener never hears of a change that did not happen.
  */
 export async function notifyAll(db: Db, schema: string, changes: ReadonlyArray<AppliedChange>): Promise<void> {
+  const first = changes[0];
+  if (first === undefined) return;
+  // One run's changes share schema, source and run id.
+  const prefix = notifyPrefix(schema, first);
   for (const batch of chunks(changes)) {
-    const payloads = arrayLiteral(batch.map((c) => JSON.stringify(notifyPayload(schema, c))), 'text');
-    await sql`SELECT count(pg_notify(${NOTIFY_CHANNEL}, p)) FROM unnest(${payloads}::text[]) AS p`.execute(db);
+    // JSON escapes every control character, so the row separator can join the payloads.
+    const payloads = batch.map((c) => notifyPayloadJson(prefix, c)).join(ROW_SEPARATOR);
+    await sql`SELECT count(pg_notify(${NOTIFY_CHANNEL}, p)) FROM unnest(string_to_array(${payloads}, E'\x1e')) AS p`.execute(db);
   }
 }

@@ -1,6 +1,6 @@
 export { openStore, Store } from './store.js';
 export type { BeginRun, MigrationReport, OpenStoreOptions, RunCounts, RunOutcome, RunRow, RunStatus, RunTrigger, SyncKind } from './store.js';
-export { NOTIFY_CHANNEL, notifyPayload } from './applied-change.js';
+export { NOTIFY_CHANNEL } from './applied-change.js';
 export type {
   AppliedChange,
   GroupCreated,
