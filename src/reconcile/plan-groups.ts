@@ -73,24 +73,19 @@ export function planGroups(input: PlanGroupsInput): GroupPlan {
   const outcome = planMissing(own.values(), (row) => row.name, accepted.byId, new SkipIndex(accepted.skipped), deletes, now);
 
   const refs = new Map<RowId, MemberRef>();
-  const byDn = new Map<string, RowId>();
+  const liveUsers: MemberCandidate[] = [];
   const byUid = new Map<string, RowId>();
   for (const user of input.users) {
     refs.set(user.id, { id: user.id, dn: user.dn, username: user.username });
     if (user.removedAt !== null) continue;
-    const dn = normalize(user.dn);
-    if (dn !== undefined) byDn.set(dn, user.id);
+    liveUsers.push(user);
     const uid = user.username.toLowerCase();
     byUid.set(uid, byUid.has(uid) ? AMBIGUOUS : user.id);
   }
   const refOf = (id: RowId): MemberRef => refs.get(id) ?? { id, dn: undefined, username: undefined };
 
   const groups = [...accepted.byId.values()];
-  const groupByDn = new Map<string, number>();
-  groups.forEach((group, i) => {
-    const dn = normalize(group.dn);
-    if (dn !== undefined) groupByDn.set(dn, i);
-  });
+  const resolveDn = memberDnResolver(liveUsers, groups, normalize);
 
   const unresolved: UnresolvedMember[] = [];
   const direct: Set<RowId>[] = [];
@@ -102,15 +97,10 @@ export function planGroups(input: PlanGroupsInput): GroupPlan {
       unresolved.push({ groupDn: group.dn, groupExternalId: group.externalId, member, cause });
     };
     for (const member of group.memberDns) {
-      const dn = normalize(member);
-      const user = dn === undefined ? undefined : byDn.get(dn);
-      if (user !== undefined) {
-        users.add(user);
-        continue;
-      }
-      const child = dn === undefined ? undefined : groupByDn.get(dn);
-      if (child === undefined) report(member, 'not-synced');
-      else if (input.flattenNested) nested.push(child);
+      const target = resolveDn(member);
+      if (target === undefined) report(member, 'not-synced');
+      else if (target.kind === 'user') users.add(target.id);
+      else if (input.flattenNested) nested.push(target.index);
       else report(member, 'nested-group');
     }
     for (const member of group.memberUids) {
@@ -210,5 +200,46 @@ export function planGroups(input: PlanGroupsInput): GroupPlan {
       membershipsRemoved,
       unresolved: unresolved.length,
     },
+  };
+}
+
+type DnTarget = { readonly kind: 'user'; readonly id: RowId } | { readonly kind: 'group'; readonly index: number };
+
+/**
+ * Resolves a member DN to a live user or to one of the groups. A directory usually writes a member value as the
+ * very text of its entry's DN, so the text is looked up first; only a value that matches no DN as written is
+ * normalised (case, spacing, escapes) and looked up among the normalised DNs, which are computed at the first
+ * such value. Equal texts normalise equally, so both lookups agree wherever the first one finds something.
+ */
+function memberDnResolver(
+  users: ReadonlyArray<MemberCandidate>,
+  groups: ReadonlyArray<DesiredGroup>,
+  normalize: (dn: string) => string | undefined,
+): (member: string) => DnTarget | undefined {
+  const byText = new Map<string, DnTarget>();
+  for (const user of users) byText.set(user.dn, { kind: 'user', id: user.id });
+  groups.forEach((group, index) => {
+    if (!byText.has(group.dn)) byText.set(group.dn, { kind: 'group', index });
+  });
+  let byNormal: Map<string, DnTarget> | undefined;
+  const normalized = (): Map<string, DnTarget> => {
+    const map = new Map<string, DnTarget>();
+    for (const user of users) {
+      const dn = normalize(user.dn);
+      if (dn !== undefined) map.set(dn, { kind: 'user', id: user.id });
+    }
+    groups.forEach((group, index) => {
+      const dn = normalize(group.dn);
+      if (dn !== undefined && !map.has(dn)) map.set(dn, { kind: 'group', index });
+    });
+    return map;
+  };
+  return (member) => {
+    const exact = byText.get(member);
+    if (exact !== undefined) return exact;
+    const dn = normalize(member);
+    if (dn === undefined) return undefined;
+    byNormal ??= normalized();
+    return byNormal.get(dn);
   };
 }
