@@ -76,6 +76,26 @@ export function* chunks<T>(items: ReadonlyArray<T>, size = BATCH_ROWS): Generato
 
 export type Db = Kysely<Database>;
 
+/**
+ * One statement per batch of `items`, each checked like `execExpecting`. A statement is built (its rows
+ * packed into its parameter) while the one before it runs on the server.
+ */
+export async function execBatches<T>(
+  db: Db,
+  items: ReadonlyArray<T>,
+  build: (part: ReadonlyArray<T>) => RawBuilder<unknown>,
+  what: string,
+  table: string,
+): Promise<void> {
+  let running: Promise<void> | undefined;
+  for (const part of chunks(items)) {
+    const query = build(part);
+    await running;
+    running = execExpecting(db, query, part.length, what, table);
+  }
+  await running;
+}
+
 /** Runs a write and checks it touched exactly the rows the plan expected, so a stale plan rolls back. */
 export async function execExpecting(db: Db, query: RawBuilder<unknown>, expected: number, what: string, table: string): Promise<void> {
   const result = await query.execute(db);

@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import { LdapsyncError } from '../shared/index.js';
 import type { GroupCreate, GroupPlan, GroupRemove, GroupUpdate, RowId } from '../reconcile/index.js';
-import type { AppliedChange, RunId } from './applied-change.js';
-import { chunks, execExpecting, batchRows, type BatchColumn, type Db } from './batch.js';
+import type { AppliedChange, MembershipAdded, MembershipRemoved, RunId } from './applied-change.js';
+import { batchRows, chunks, execBatches, execExpecting, type BatchColumn, type Db } from './batch.js';
 import { assignments, columnList, fieldBatchColumns, GROUP_COLUMNS } from './rows.js';
 
 const ROW: ReadonlyArray<BatchColumn<GroupCreate | GroupUpdate>> = [
@@ -14,18 +14,11 @@ const ROW: ReadonlyArray<BatchColumn<GroupCreate | GroupUpdate>> = [
 const CREATE_COLUMNS: ReadonlyArray<BatchColumn<GroupCreate>> = ROW;
 const UPDATE_COLUMNS: ReadonlyArray<BatchColumn<GroupUpdate>> = [{ column: 'id', type: 'bigint', value: (g) => g.id }, ...ROW];
 
-const EDGE: ReadonlyArray<BatchColumn<Edge>> = [
-  { column: 'group_id', type: 'bigint', value: (e) => e.group_id },
-  { column: 'user_id', type: 'bigint', value: (e) => e.user_id },
+/** A membership to add or remove is written from the very event that reports it. */
+const EDGE: ReadonlyArray<BatchColumn<MembershipAdded | MembershipRemoved>> = [
+  { column: 'group_id', type: 'bigint', value: (e) => e.groupId },
+  { column: 'user_id', type: 'bigint', value: (e) => e.userId },
 ];
-
-interface Edge {
-  readonly group_id: RowId;
-  readonly user_id: RowId;
-  readonly userDn: string | undefined;
-  readonly groupDn: string;
-  readonly externalId: string;
-}
 
 /**
  * Writes a group plan inside the caller's transaction: memberships leave first (removed groups keep none), then
@@ -64,26 +57,24 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
     await sql`LOCK TABLE ${members} IN SHARE ROW EXCLUSIVE MODE`.execute(db);
   }
 
-  const leaving: Edge[] = [];
+  const leaving: MembershipRemoved[] = [];
   for (const m of plan.memberships) {
     if (m.remove.length === 0) continue;
     if (m.groupId === undefined) throw new LdapsyncError('store.failed', `a group without a row cannot lose members: ${m.dn}`, { table: 'group_members', dn: m.dn });
-    for (const u of m.remove) leaving.push({ group_id: m.groupId, user_id: u.id, userDn: u.dn, groupDn: m.dn, externalId: m.externalId });
+    for (const u of m.remove) {
+      leaving.push({ event: 'membership.removed', source, runId, dn: m.dn, externalId: m.externalId, groupId: m.groupId, userId: u.id, userDn: u.dn });
+    }
   }
-  for (const part of chunks(leaving)) {
-    await execExpecting(
-      db,
-      sql`DELETE FROM ${members} AS m
-          USING ${batchRows(part, EDGE)}, ${groups} AS g
-          WHERE m.group_id = x.group_id AND m.user_id = x.user_id AND g.id = m.group_id AND g.source = ${source}`,
-      part.length,
-      'remove memberships',
-      'group_members',
-    );
-  }
-  for (const e of leaving) {
-    applied.push({ event: 'membership.removed', source, runId, dn: e.groupDn, externalId: e.externalId, groupId: e.group_id, userId: e.user_id, userDn: e.userDn });
-  }
+  await execBatches(
+    db,
+    leaving,
+    (part) => sql`DELETE FROM ${members} AS m
+                  USING ${batchRows(part, EDGE)}, ${groups} AS g
+                  WHERE m.group_id = x.group_id AND m.user_id = x.user_id AND g.id = m.group_id AND g.source = ${source}`,
+    'remove memberships',
+    'group_members',
+  );
+  for (const e of leaving) applied.push(e);
 
   for (const mode of ['disable', 'delete'] as const) {
     for (const part of chunks(removals.filter((r) => r.mode === mode))) {
@@ -130,28 +121,24 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
     }
   }
 
-  const joining: Edge[] = [];
+  const joining: MembershipAdded[] = [];
   for (const m of plan.memberships) {
     if (m.add.length === 0) continue;
     const groupId = m.groupId ?? createdIds.get(m.externalId);
     if (groupId === undefined) throw new LdapsyncError('store.failed', `no row for the group ${m.dn} to add members to`, { table: 'group_members', dn: m.dn });
-    for (const u of m.add) joining.push({ group_id: groupId, user_id: u.id, userDn: u.dn, groupDn: m.dn, externalId: m.externalId });
+    for (const u of m.add) joining.push({ event: 'membership.added', source, runId, dn: m.dn, externalId: m.externalId, groupId, userId: u.id, userDn: u.dn });
   }
-  for (const part of chunks(joining)) {
-    await execExpecting(
-      db,
-      sql`INSERT INTO ${members} (group_id, user_id)
-          SELECT x.group_id, x.user_id
-          FROM ${batchRows(part, EDGE)}
-          JOIN ${groups} AS g ON g.id = x.group_id AND g.source = ${source} AND g.removed_at IS NULL
-          JOIN ${users} AS u ON u.id = x.user_id AND u.source = ${source} AND u.removed_at IS NULL`,
-      part.length,
-      'add memberships',
-      'group_members',
-    );
-  }
-  for (const e of joining) {
-    applied.push({ event: 'membership.added', source, runId, dn: e.groupDn, externalId: e.externalId, groupId: e.group_id, userId: e.user_id, userDn: e.userDn });
-  }
+  await execBatches(
+    db,
+    joining,
+    (part) => sql`INSERT INTO ${members} (group_id, user_id)
+                  SELECT x.group_id, x.user_id
+                  FROM ${batchRows(part, EDGE)}
+                  JOIN ${groups} AS g ON g.id = x.group_id AND g.source = ${source} AND g.removed_at IS NULL
+                  JOIN ${users} AS u ON u.id = x.user_id AND u.source = ${source} AND u.removed_at IS NULL`,
+    'add memberships',
+    'group_members',
+  );
+  for (const e of joining) applied.push(e);
   return applied;
 }

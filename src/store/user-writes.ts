@@ -1,8 +1,8 @@
-import { sql } from 'kysely';
+import { sql, type QueryResult } from 'kysely';
 import { LdapsyncError } from '../shared/index.js';
 import type { UserCreate, UserPlan, UserRemove, UserUpdate } from '../reconcile/index.js';
 import type { AppliedChange, RunId } from './applied-change.js';
-import { chunks, execExpecting, batchRows, type BatchColumn, type Db } from './batch.js';
+import { batchRows, chunks, execBatches, execExpecting, type BatchColumn, type Db } from './batch.js';
 import { assignments, columnList, fieldBatchColumns, USER_COLUMNS } from './rows.js';
 
 const ROW: ReadonlyArray<BatchColumn<UserCreate | UserUpdate>> = [
@@ -75,29 +75,23 @@ export async function writeUserPlan(db: Db, schema: string, runId: RunId, plan: 
       'users',
     );
   }
-  for (const part of chunks(updates)) {
-    await execExpecting(
-      db,
-      sql`UPDATE ${users} AS u
-          SET dn = x.dn, username = x.username, login = x.login, enabled = x.enabled, ${assignments(USER_COLUMNS)},
-              removed_at = NULL, updated_at = now()
-          FROM ${batchRows(part, UPDATE_COLUMNS)}
-          WHERE u.id = x.id AND u.source = ${source}`,
-      part.length,
-      'update users',
-      'users',
-    );
-  }
+  await execBatches(
+    db,
+    updates,
+    (part) => sql`UPDATE ${users} AS u
+                  SET dn = x.dn, username = x.username, login = x.login, enabled = x.enabled, ${assignments(USER_COLUMNS)},
+                      removed_at = NULL, updated_at = now()
+                  FROM ${batchRows(part, UPDATE_COLUMNS)}
+                  WHERE u.id = x.id AND u.source = ${source}`,
+    'update users',
+    'users',
+  );
   for (const u of updates) {
     applied.push({ event: 'user.updated', source, runId, dn: u.dn, externalId: u.externalId, userId: u.id, changes: u.changes, revived: u.revive });
   }
 
-  for (const part of chunks(creates)) {
-    const { rows } = await sql<{ id: number; external_id: string }>`
-      INSERT INTO ${users} (source, external_id, dn, username, login, enabled, ${columnList(USER_COLUMNS)})
-      SELECT ${source}, x.external_id, x.dn, x.username, x.login, x.enabled, ${columnList(USER_COLUMNS, 'x.')}
-      FROM ${batchRows(part, CREATE_COLUMNS)}
-      RETURNING id, external_id`.execute(db);
+  // Each insert is built (its rows packed) while the one before it runs.
+  const created = (part: ReadonlyArray<UserCreate>, rows: ReadonlyArray<{ id: number; external_id: string }>): void => {
     const ids = new Map(rows.map((r) => [r.external_id, r.id]));
     for (const c of part) {
       const userId = ids.get(c.externalId);
@@ -115,6 +109,17 @@ export async function writeUserPlan(db: Db, schema: string, runId: RunId, plan: 
         fields: c.fields,
       });
     }
+  };
+  let running: { readonly part: ReadonlyArray<UserCreate>; readonly result: Promise<QueryResult<{ id: number; external_id: string }>> } | undefined;
+  for (const part of chunks(creates)) {
+    const query = sql<{ id: number; external_id: string }>`
+      INSERT INTO ${users} (source, external_id, dn, username, login, enabled, ${columnList(USER_COLUMNS)})
+      SELECT ${source}, x.external_id, x.dn, x.username, x.login, x.enabled, ${columnList(USER_COLUMNS, 'x.')}
+      FROM ${batchRows(part, CREATE_COLUMNS)}
+      RETURNING id, external_id`;
+    if (running !== undefined) created(running.part, (await running.result).rows);
+    running = { part, result: query.execute(db) };
   }
+  if (running !== undefined) created(running.part, (await running.result).rows);
   return applied;
 }
