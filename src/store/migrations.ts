@@ -119,6 +119,23 @@ function migrations(schema: string): Record<string, Migration> {
           ALTER TABLE ${t('group_members')}
             DROP CONSTRAINT group_members_group_id_fkey,
             DROP CONSTRAINT group_members_user_id_fkey`.execute(db);
+        // For each side of a membership: lock what the new rows name (unless serialised), then find one that is missing.
+        const sides = [
+          { table: 'users', column: 'user_id', noun: 'user' },
+          { table: 'groups', column: 'group_id', noun: 'group' },
+        ] as const;
+        const locks = sides.map(
+          ({ table, column }) => sql`PERFORM 1 FROM ${t(table)} AS r JOIN (SELECT DISTINCT ${sql.id(column)} AS id FROM new_rows) AS n ON r.id = n.id FOR KEY SHARE OF r;`,
+        );
+        const checks = sides.map(
+          ({ table, column, noun }) => sql`
+            SELECT n.${sql.id(column)} INTO missing FROM new_rows AS n WHERE NOT EXISTS (SELECT 1 FROM ${t(table)} AS r WHERE r.id = n.${sql.id(column)}) LIMIT 1;
+            IF missing IS NOT NULL THEN
+              RAISE foreign_key_violation USING
+                MESSAGE = format('insert or update on table "group_members" names ${sql.raw(noun)} %s, which does not exist', missing),
+                TABLE = 'group_members';
+            END IF;`,
+        );
         await sql`
           CREATE FUNCTION ${t('group_members_check_refs')}() RETURNS trigger LANGUAGE plpgsql AS $$
           DECLARE
@@ -129,21 +146,9 @@ function migrations(schema: string): Record<string, Migration> {
               WHERE locktype = 'relation' AND relation = TG_RELID AND pid = pg_backend_pid() AND granted
                 AND mode = 'ShareRowExclusiveLock' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
             ) THEN
-              PERFORM 1 FROM ${t('users')} AS u JOIN (SELECT DISTINCT user_id FROM new_rows) AS n ON u.id = n.user_id FOR KEY SHARE OF u;
-              PERFORM 1 FROM ${t('groups')} AS g JOIN (SELECT DISTINCT group_id FROM new_rows) AS n ON g.id = n.group_id FOR KEY SHARE OF g;
+              ${sql.join(locks, sql.raw('\n'))}
             END IF;
-            SELECT n.user_id INTO missing FROM new_rows AS n WHERE NOT EXISTS (SELECT 1 FROM ${t('users')} AS u WHERE u.id = n.user_id) LIMIT 1;
-            IF missing IS NOT NULL THEN
-              RAISE foreign_key_violation USING
-                MESSAGE = format('insert or update on table "group_members" names user %s, which does not exist', missing),
-                TABLE = 'group_members';
-            END IF;
-            SELECT n.group_id INTO missing FROM new_rows AS n WHERE NOT EXISTS (SELECT 1 FROM ${t('groups')} AS g WHERE g.id = n.group_id) LIMIT 1;
-            IF missing IS NOT NULL THEN
-              RAISE foreign_key_violation USING
-                MESSAGE = format('insert or update on table "group_members" names group %s, which does not exist', missing),
-                TABLE = 'group_members';
-            END IF;
+            ${sql.join(checks, sql.raw('\n'))}
             RETURN NULL;
           END
           $$`.execute(db);
