@@ -118,9 +118,14 @@ export async function notifyAll(db: Db, schema: string, changes: ReadonlyArray<A
   if (first === undefined) return;
   // One run's changes share schema, source and run id.
   const prefix = notifyPrefix(schema, first);
+  // Like execBatches: the next batch's payloads are made while the server queues the previous ones.
+  let running: Promise<unknown> | undefined;
   for (const batch of chunks(changes)) {
     // JSON escapes every control character, so the row separator can join the payloads.
     const payloads = batch.map((c) => notifyPayloadJson(prefix, c)).join(ROW_SEPARATOR);
-    await sql`SELECT count(pg_notify(${NOTIFY_CHANNEL}, p)) FROM unnest(string_to_array(${payloads}, E'\x1e')) AS p`.execute(db);
+    const query = sql`SELECT count(pg_notify(${NOTIFY_CHANNEL}, p)) FROM unnest(string_to_array(${payloads}, E'\x1e')) AS p`;
+    await running;
+    running = query.execute(db);
   }
+  await running;
 }
