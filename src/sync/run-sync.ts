@@ -1,6 +1,6 @@
 import type { DeletesConfig, GroupQuery, UserQuery } from '../config/index.js';
 import { Directory, normalizeDn } from '../ldap/index.js';
-import { planGroups, planUsers, type DeleteGuard, type DesiredGroup, type DesiredUser, type GroupPlan, type Skip, type UserPlan } from '../reconcile/index.js';
+import { planGroups, planUsers, type DeleteGuard, type DesiredGroup, type DesiredUser, type GroupPlan, type Skip, type StoredUser, type UserPlan } from '../reconcile/index.js';
 import type { AppliedChange, RunCounts, RunId, Store } from '../store/index.js';
 import { LdapsyncError, toLdapsyncError, type Entry, type Logger } from '../shared/index.js';
 import { desiredGroup, desiredUser, isSkip } from './desired.js';
@@ -142,11 +142,19 @@ async function planUserSync(request: SyncRequest, store: Store, deletes: Deletes
   const query: UserQuery = profile.users;
   const { desired, skipped } = await readDirectory(request, (d) => d.users(query.mapping.attributes), (e) => desiredUser(e, profile, query));
   const own = await store.usersOf(profile.name);
-  const others = await store.usersWithLogins(
-    desired.map((d) => d.login),
-    profile.name,
-  );
+  const others = await store.usersWithLogins(loginsToCheck(desired, own), profile.name);
   return planUsers({ profile: profile.name, desired, stored: [...own, ...others], skipped, deletes, now: new Date() });
+}
+
+/**
+ * The logins another source's row might hold: those of entries whose own live row does not hold that very
+ * login already. Only one live row holds a login (the store's unique index), so for the others there is
+ * nothing to find; a resync of an unchanged directory looks up none instead of every login.
+ */
+function loginsToCheck(desired: ReadonlyArray<DesiredUser>, own: ReadonlyArray<StoredUser>): string[] {
+  const held = new Map<string, string>();
+  for (const row of own) if (row.removedAt === null) held.set(row.externalId, row.login);
+  return desired.filter((user) => held.get(user.externalId) !== user.login).map((user) => user.login);
 }
 
 async function planGroupSync(request: SyncRequest, store: Store, deletes: DeletesConfig): Promise<GroupPlan> {
