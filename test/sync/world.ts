@@ -246,8 +246,17 @@ export class SyncWorld {
 
   /** The real `ldapsync -c ldapsync.yaml ARGS...` in its own process. */
   async cli(...args: string[]): Promise<CliRun> {
+    return this.#runCli(args, false);
+  }
+
+  /** The same, run by the build as installed (bin/ldapsync.js), not from source. */
+  async installedCli(...args: string[]): Promise<CliRun> {
+    return this.#runCli(args, true);
+  }
+
+  async #runCli(args: ReadonlyArray<string>, installed: boolean): Promise<CliRun> {
     await this.closeStore();
-    return parseCli(await runCli(['-c', this.configFile, ...args], { timeoutMs: 90_000 }));
+    return parseCli(await runCli(['-c', this.configFile, ...args], { timeoutMs: 90_000, installed }));
   }
 
   /** Every users row of a source (all columns), by username. */

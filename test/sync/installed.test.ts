@@ -1,0 +1,44 @@
+import { existsSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { installedBin, repoRoot } from '../helpers/cli.js';
+import { BACKENDS, changeLines, COMPANY_USERS, SLOW, SyncWorld } from './world.js';
+import type { Backend } from '../helpers/postgres.js';
+
+// The other CLI suites run the source through tsx; this one runs what `npm ci` builds (tsc's output in dist/) and
+// bin/ldapsync.js starts, so that a build that differs from the source (an import tsx resolves and Node does
+// not, a file the build leaves out) shows up here, not in production.
+describe.each(BACKENDS)('the installed ldapsync command (%s)', SLOW, (backend: Backend) => {
+  let world: SyncWorld;
+  beforeEach(async () => {
+    world = await SyncWorld.create(backend);
+  });
+  afterEach(async () => {
+    await world.dispose();
+  });
+
+  it('syncs users and groups, resyncs without a change, and reports both runs', async () => {
+    expect(existsSync(`${repoRoot}/dist/cli/main.js`), `${installedBin} runs the build: run "npm run build" first`).toBe(true);
+    await world.configure({ profiles: [{ groups: {} }] });
+
+    const users = await world.installedCli('sync', 'users', 'demo');
+    expect(users.code, users.stderr).toBe(0);
+    expect(changeLines(users.logs).filter((l) => l.event === 'user.created')).toHaveLength(COMPANY_USERS);
+    const groups = await world.installedCli('sync', 'groups', 'demo');
+    expect(groups.code, groups.stderr).toBe(0);
+    expect(changeLines(groups.logs).some((l) => l.event === 'membership.added')).toBe(true);
+
+    expect(await world.users()).toHaveLength(COMPANY_USERS);
+    const memberships = await world.memberships();
+    expect(Object.values(memberships).flat().length).toBeGreaterThan(0);
+
+    const again = await world.installedCli('sync', 'users', 'demo');
+    expect(again.code, again.stderr).toBe(0);
+    expect(changeLines(again.logs)).toEqual([]);
+    expect(again.stdout).toMatch(new RegExp(`0 to create, 0 to update, 0 to remove, ${COMPANY_USERS} unchanged`));
+
+    const status = await world.installedCli('status', '--json');
+    expect(status.code, status.stderr).toBe(0);
+    const runs = (JSON.parse(status.stdout) as { profiles: Array<{ profile: string; runs: Array<{ kind: string; status: string }> }> }).profiles;
+    expect(runs.find((p) => p.profile === 'demo')?.runs.map((r) => `${r.kind} ${r.status}`)).toEqual(['users succeeded', 'groups succeeded', 'users succeeded']);
+  });
+});
