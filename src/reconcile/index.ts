@@ -1,4 +1,4 @@
-export { planUsers, desiredEnabled } from './plan-users.js';
+export { planUsers, desiredEnabled, holdsRecord } from './plan-users.js';
 export type { PlanUsersInput } from './plan-users.js';
 export { planGroups } from './plan-groups.js';
 export type { PlanGroupsInput } from './plan-groups.js';
@@ -31,6 +31,7 @@ export type {
   Skip,
   StoredGroup,
   StoredUser,
+  StoredUserSummary,
   UnresolvedMember,
   UserChange,
   UserConflict,

@@ -9,7 +9,9 @@ import type {
   DesiredUser,
   FieldChange,
   LoginHolder,
+  MappedRecord,
   StoredUser,
+  StoredUserSummary,
   Skip,
   UserChange,
   UserConflict,
@@ -25,8 +27,11 @@ export interface PlanUsersInput {
    * Every row of this profile (removed ones too), plus the live rows of other sources (`local`, other
    * profiles) that hold a login some entry wants. A plan for one entry (a login, `test --username`) passes
    * only the rows that entry could touch, with deletes off: every other row would otherwise be missing.
+   * A row may come as a summary, without its fields, when its entry is in `sameAsStored` or there is none.
    */
-  readonly stored: Iterable<StoredUser>;
+  readonly stored: Iterable<StoredUser | StoredUserSummary>;
+  /** External ids of entries whose stored row is known to hold their record already (`holdsRecord`). */
+  readonly sameAsStored?: ReadonlySet<string>;
   /** Entries left out before planning (mapping error, no username, no id). */
   readonly skipped: ReadonlyArray<Skip>;
   readonly deletes: DeletesConfig;
@@ -35,6 +40,30 @@ export interface PlanUsersInput {
 
 /** Fields compared and written besides the identity columns; `enabled` is compared on its own. */
 const COMPARED_FIELDS: ReadonlyArray<string> = USER_FIELDS.map((f) => f.name).filter((name) => name !== 'enabled');
+
+/** A row of the store as the planner gets it: whole, or a summary whose fields it need not compare. */
+type StoredRow = StoredUser | StoredUserSummary;
+
+/**
+ * What differs between a row and its entry's record, besides `removedAt`; undefined when nothing does. Built only
+ * when something differs: a no-op resync of a large directory allocates nothing per entry.
+ */
+function recordChanges(row: StoredRow, fields: MappedRecord, user: DesiredUser, enabled: boolean): Record<string, FieldChange> | undefined {
+  let diff: Record<string, FieldChange> | undefined;
+  if (row.dn !== user.dn) diff = noteChange(diff, 'dn', row.dn, user.dn);
+  if (row.username !== user.username) diff = noteChange(diff, 'username', row.username, user.username);
+  if (row.login !== user.login) diff = noteChange(diff, 'login', row.login, user.login);
+  if (row.enabled !== enabled) diff = noteChange(diff, 'enabled', row.enabled, enabled);
+  return noteFieldChanges(diff, COMPARED_FIELDS, fields, user.fields);
+}
+
+/**
+ * Whether a live row already holds exactly this entry's record, as the planner would find it: a caller that has
+ * checked so may keep only a summary of the row and name the entry in `sameAsStored`.
+ */
+export function holdsRecord(row: StoredUser, user: DesiredUser): boolean {
+  return row.removedAt === null && recordChanges(row, row.fields, user, desiredEnabled(user)) === undefined;
+}
 
 /** A mapping that does not say otherwise leaves the account enabled (the column is NOT NULL). */
 export function desiredEnabled(user: DesiredUser): boolean {
@@ -62,8 +91,8 @@ export function planUsers(input: PlanUsersInput): UserPlan {
     throw new LdapsyncError('reconcile.local-profile', "the source 'local' belongs to the application and is never synced", { profile });
   }
 
-  const own = new Map<string, StoredUser>();
-  const foreign: StoredUser[] = [];
+  const own = new Map<string, StoredRow>();
+  const foreign: StoredRow[] = [];
   for (const row of input.stored) {
     if (row.source === profile) own.set(row.externalId, row);
     else if (row.removedAt === null) foreign.push(row);
@@ -84,13 +113,13 @@ export function planUsers(input: PlanUsersInput): UserPlan {
       changes.push({ kind: 'create', externalId: user.externalId, dn: user.dn, username: user.username, login: user.login, enabled, fields: user.fields });
       continue;
     }
-    // Built only when something differs: a no-op resync of a large directory allocates nothing per entry.
     let diff: Record<string, FieldChange> | undefined;
-    if (row.dn !== user.dn) diff = noteChange(diff, 'dn', row.dn, user.dn);
-    if (row.username !== user.username) diff = noteChange(diff, 'username', row.username, user.username);
-    if (row.login !== user.login) diff = noteChange(diff, 'login', row.login, user.login);
-    if (row.enabled !== enabled) diff = noteChange(diff, 'enabled', row.enabled, enabled);
-    diff = noteFieldChanges(diff, COMPARED_FIELDS, row.fields, user.fields);
+    if (input.sameAsStored?.has(user.externalId) !== true) {
+      if (row.fields === undefined) {
+        throw new LdapsyncError('reconcile.no-fields', `the stored row of ${user.dn} came without its fields, and the entry is not known to match it`, { profile });
+      }
+      diff = recordChanges(row, row.fields, user, enabled);
+    }
     const revive = row.removedAt !== null;
     if (revive) diff = noteChange(diff, 'removedAt', row.removedAt, null);
     if (diff === undefined) {
@@ -169,7 +198,7 @@ interface FixedClaim {
   readonly why: string;
 }
 
-function holderOf(row: StoredUser): LoginHolder {
+function holderOf(row: StoredRow): LoginHolder {
   return { source: row.source, id: row.id, externalId: row.externalId, dn: row.dn };
 }
 
@@ -177,9 +206,9 @@ function holderOf(row: StoredUser): LoginHolder {
 function resolveLogins(
   profile: string,
   desired: ReadonlyMap<string, DesiredUser>,
-  own: ReadonlyMap<string, StoredUser>,
-  foreign: ReadonlyArray<StoredUser>,
-  kept: ReadonlyArray<StoredUser>,
+  own: ReadonlyMap<string, StoredRow>,
+  foreign: ReadonlyArray<StoredRow>,
+  kept: ReadonlyArray<StoredRow>,
 ): Map<string, UserConflict> {
   const fixed = new Map<string, FixedClaim>();
   for (const row of foreign) fixed.set(loginKey(row.login), { holder: holderOf(row), cause: 'held-by-other-source', why: '' });

@@ -64,6 +64,9 @@ export interface StoredUser {
   readonly fields: MappedRecord;
 }
 
+/** A stored row without its mapped fields, for a row already known to hold its entry's record (or with no entry). */
+export type StoredUserSummary = Omit<StoredUser, 'fields'> & { readonly fields?: undefined };
+
 /** The stored row a conflicting entry's login belongs to. */
 export interface LoginHolder {
   readonly source: string;

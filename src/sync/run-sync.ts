@@ -1,6 +1,6 @@
 import type { DeletesConfig, GroupQuery, UserQuery } from '../config/index.js';
 import { Directory, normalizeDn } from '../ldap/index.js';
-import { planGroups, planUsers, type DeleteGuard, type DesiredGroup, type DesiredUser, type GroupPlan, type Skip, type StoredUser, type UserPlan } from '../reconcile/index.js';
+import { holdsRecord, planGroups, planUsers, type DeleteGuard, type DesiredGroup, type DesiredUser, type GroupPlan, type Skip, type StoredUser, type StoredUserSummary, type UserPlan } from '../reconcile/index.js';
 import type { AppliedChange, RunCounts, RunId, Store } from '../store/index.js';
 import { LdapsyncError, toLdapsyncError, type Entry, type Logger } from '../shared/index.js';
 import { desiredGroup, desiredUser, isSkip } from './desired.js';
@@ -110,11 +110,12 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) throw new LdapsyncError('sync.interrupted', 'the sync was interrupted (shutdown); nothing was written');
 }
 
-/** Reads the query's entries page by page and sorts each into desired records and skips. */
+/** Reads the query's entries page by page and sorts each into desired records and skips, each of which `onEntry` sees. */
 async function readDirectory<T extends DesiredUser | DesiredGroup>(
   request: SyncRequest,
   pages: (directory: Directory) => AsyncIterable<ReadonlyArray<Entry>>,
   convert: (entry: Entry) => T | Skip,
+  onEntry?: (desired: T) => void,
 ): Promise<{ desired: T[]; skipped: Skip[] }> {
   const desired: T[] = [];
   const skipped: Skip[] = [];
@@ -125,8 +126,12 @@ async function readDirectory<T extends DesiredUser | DesiredGroup>(
       throwIfAborted(request.signal);
       for (const entry of page) {
         const result = convert(entry);
-        if (isSkip(result)) skipped.push(result);
-        else desired.push(result);
+        if (isSkip(result)) {
+          skipped.push(result);
+        } else {
+          desired.push(result);
+          onEntry?.(result);
+        }
       }
       read += page.length;
       request.onProgress?.({ read });
@@ -137,13 +142,38 @@ async function readDirectory<T extends DesiredUser | DesiredGroup>(
   return { desired, skipped };
 }
 
+/**
+ * The profile's rows are read before the directory, and each entry is compared with its row as it arrives: a row
+ * that holds the entry's record already keeps only its identity (the planner is told), so that an unchanged
+ * directory is never held twice over, as entries and as rows, and the planner compares only the rest.
+ */
 async function planUserSync(request: SyncRequest, store: Store, deletes: DeletesConfig): Promise<UserPlan> {
   const { profile } = request;
   const query: UserQuery = profile.users;
-  const { desired, skipped } = await readDirectory(request, (d) => d.users(query.mapping.attributes), (e) => desiredUser(e, profile, query));
-  const own = await store.usersOf(profile.name);
-  const others = await store.usersWithLogins(loginsToCheck(desired, own), profile.name);
-  return planUsers({ profile: profile.name, desired, stored: [...own, ...others], skipped, deletes, now: new Date() });
+  const own = byExternalId(await store.usersOf(profile.name));
+  const sameAsStored = new Set<string>();
+  const { desired, skipped } = await readDirectory(
+    request,
+    (d) => d.users(query.mapping.attributes),
+    (e) => desiredUser(e, profile, query),
+    (user) => {
+      const row = own.get(user.externalId);
+      if (row === undefined || row.fields === undefined || !holdsRecord(row, user)) return;
+      own.set(user.externalId, summaryOf(row));
+      sameAsStored.add(user.externalId);
+    },
+  );
+  const rows = [...own.values()];
+  const others = await store.usersWithLogins(loginsToCheck(desired, rows), profile.name);
+  return planUsers({ profile: profile.name, desired, stored: [...rows, ...others], sameAsStored, skipped, deletes, now: new Date() });
+}
+
+function byExternalId(rows: ReadonlyArray<StoredUser>): Map<string, StoredUser | StoredUserSummary> {
+  return new Map(rows.map((row) => [row.externalId, row]));
+}
+
+function summaryOf(row: StoredUser): StoredUserSummary {
+  return { id: row.id, source: row.source, externalId: row.externalId, dn: row.dn, username: row.username, login: row.login, enabled: row.enabled, removedAt: row.removedAt };
 }
 
 /**
@@ -151,7 +181,7 @@ async function planUserSync(request: SyncRequest, store: Store, deletes: Deletes
  * login already. Only one live row holds a login (the store's unique index), so for the others there is
  * nothing to find; a resync of an unchanged directory looks up none instead of every login.
  */
-function loginsToCheck(desired: ReadonlyArray<DesiredUser>, own: ReadonlyArray<StoredUser>): string[] {
+function loginsToCheck(desired: ReadonlyArray<DesiredUser>, own: ReadonlyArray<StoredUser | StoredUserSummary>): string[] {
   const held = new Map<string, string>();
   for (const row of own) if (row.removedAt === null) held.set(row.externalId, row.login);
   return desired.filter((user) => held.get(user.externalId) !== user.login).map((user) => user.login);

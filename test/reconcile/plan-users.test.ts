@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planUsers, type PlanUsersInput, type UserChange, type UserPlan } from '../../src/reconcile/index.js';
+import { holdsRecord, planUsers, type PlanUsersInput, type StoredUserSummary, type UserChange, type UserPlan } from '../../src/reconcile/index.js';
 import { DELETES_OFF, NOW, PROFILE, deletesOn, desiredUser, storedUser } from './builders.js';
 
 function plan(input: Partial<PlanUsersInput>): UserPlan {
@@ -30,6 +30,29 @@ describe('planUsers: creates, updates, unchanged', () => {
     const p = plan({ desired: [d], stored: [row] });
     expect(p.changes).toEqual([]);
     expect(p.unchanged).toBe(1);
+  });
+
+  it('plans with summaries of the rows known to hold their entry (holdsRecord), exactly as with the whole rows', () => {
+    const rows = [storedUser('fry'), storedUser('leela', { removedAt: new Date('2026-01-01T00:00:00Z') }), storedUser('bender'), storedUser('zoidberg')];
+    const desired = [desiredUser('fry'), desiredUser('leela'), desiredUser('bender', { fields: { enabled: true, email: 'new@x' } }), desiredUser('amy')];
+    const whole = plan({ desired, stored: rows, deletes: deletesOn({ maxPercentage: 100 }) });
+
+    const matching = new Set<string>();
+    const summaries = rows.map((row): (typeof rows)[number] | StoredUserSummary => {
+      const user = desired.find((d) => d.externalId === row.externalId);
+      if (user === undefined || !holdsRecord(row, user)) return row;
+      matching.add(row.externalId);
+      const { fields: _fields, ...summary } = row;
+      return summary;
+    });
+    // Only fry's row holds its record: leela's is removed (a revival), bender's email changed, zoidberg has no entry.
+    expect([...matching]).toEqual(['id-fry']);
+    expect(plan({ desired, stored: summaries, sameAsStored: matching, deletes: deletesOn({ maxPercentage: 100 }) })).toEqual(whole);
+    expect(whole.counts).toMatchObject({ created: 1, updated: 2, removed: 1, unchanged: 1 });
+
+    // A summary whose entry is not known to match cannot be compared: that is the caller's mistake, not "unchanged".
+    const { fields: _benderFields, ...bender } = rows[2] ?? storedUser('bender');
+    expect(() => plan({ desired, stored: [bender] })).toThrow(expect.objectContaining({ code: 'reconcile.no-fields' }));
   });
 
   it('turns a rename and a move into one update of the same row, with every old and new value', () => {
