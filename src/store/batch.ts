@@ -1,4 +1,4 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely, type QueryResult, type RawBuilder } from 'kysely';
 import { LdapsyncError } from '../shared/index.js';
 import { NOTIFY_CHANNEL, notifyPayloadJson, notifyPrefix, type AppliedChange } from './applied-change.js';
 import { arrayLiteral, type ElementType } from './array-literal.js';
@@ -77,28 +77,36 @@ export function* chunks<T>(items: ReadonlyArray<T>, size = BATCH_ROWS): Generato
 export type Db = Kysely<Database>;
 
 /**
- * One statement per batch of `items`, each checked like `execExpecting`. A statement is built (its rows
- * packed into its parameter) while the one before it runs on the server.
+ * One statement per batch of `items`, in order, each handed with its result to `done` once it has run. A
+ * statement is built (its rows packed into its parameter) while the one before it runs on the server; one is in
+ * flight at a time.
  */
-export async function execBatches<T>(
+export async function runBatches<T, R>(
   db: Db,
   items: ReadonlyArray<T>,
-  build: (part: ReadonlyArray<T>) => RawBuilder<unknown>,
-  what: string,
-  table: string,
+  build: (part: ReadonlyArray<T>) => RawBuilder<R>,
+  done?: (part: ReadonlyArray<T>, result: QueryResult<R>) => void,
 ): Promise<void> {
-  let running: Promise<void> | undefined;
+  let running: { readonly part: ReadonlyArray<T>; readonly result: Promise<QueryResult<R>> } | undefined;
   for (const part of chunks(items)) {
     const query = build(part);
-    await running;
-    running = execExpecting(db, query, part.length, what, table);
+    if (running !== undefined) done?.(running.part, await running.result);
+    running = { part, result: query.execute(db) };
   }
-  await running;
+  if (running !== undefined) done?.(running.part, await running.result);
+}
+
+/** `runBatches` of writes, each checked like `execExpecting`. */
+export function execBatches<T>(db: Db, items: ReadonlyArray<T>, build: (part: ReadonlyArray<T>) => RawBuilder<unknown>, what: string, table: string): Promise<void> {
+  return runBatches(db, items, build, (part, result) => expectAffected(result, part.length, what, table));
 }
 
 /** Runs a write and checks it touched exactly the rows the plan expected, so a stale plan rolls back. */
 export async function execExpecting(db: Db, query: RawBuilder<unknown>, expected: number, what: string, table: string): Promise<void> {
-  const result = await query.execute(db);
+  expectAffected(await query.execute(db), expected, what, table);
+}
+
+function expectAffected(result: QueryResult<unknown>, expected: number, what: string, table: string): void {
   const affected = Number(result.numAffectedRows ?? 0n);
   if (affected !== expected) {
     throw new LdapsyncError(
@@ -118,14 +126,9 @@ export async function notifyAll(db: Db, schema: string, changes: ReadonlyArray<A
   if (first === undefined) return;
   // One run's changes share schema, source and run id.
   const prefix = notifyPrefix(schema, first);
-  // Like execBatches: the next batch's payloads are made while the server queues the previous ones.
-  let running: Promise<unknown> | undefined;
-  for (const batch of chunks(changes)) {
+  await runBatches(db, changes, (batch) => {
     // JSON escapes every control character, so the row separator can join the payloads.
     const payloads = batch.map((c) => notifyPayloadJson(prefix, c)).join(ROW_SEPARATOR);
-    const query = sql`SELECT count(pg_notify(${NOTIFY_CHANNEL}, p)) FROM unnest(string_to_array(${payloads}, E'\x1e')) AS p`;
-    await running;
-    running = query.execute(db);
-  }
-  await running;
+    return sql`SELECT count(pg_notify(${NOTIFY_CHANNEL}, p)) FROM unnest(string_to_array(${payloads}, E'\x1e')) AS p`;
+  });
 }

@@ -1,8 +1,8 @@
-import { sql, type QueryResult } from 'kysely';
+import { sql } from 'kysely';
 import { LdapsyncError } from '../shared/index.js';
 import type { UserCreate, UserPlan, UserRemove, UserUpdate } from '../reconcile/index.js';
 import type { AppliedChange, RunId } from './applied-change.js';
-import { batchRows, chunks, execBatches, execExpecting, type BatchColumn, type Db } from './batch.js';
+import { batchRows, chunks, execBatches, execExpecting, runBatches, type BatchColumn, type Db } from './batch.js';
 import { assignments, columnList, fieldBatchColumns, USER_COLUMNS } from './rows.js';
 
 const ROW: ReadonlyArray<BatchColumn<UserCreate | UserUpdate>> = [
@@ -90,36 +90,33 @@ export async function writeUserPlan(db: Db, schema: string, runId: RunId, plan: 
     applied.push({ event: 'user.updated', source, runId, dn: u.dn, externalId: u.externalId, userId: u.id, changes: u.changes, revived: u.revive });
   }
 
-  // Each insert is built (its rows packed) while the one before it runs.
-  const created = (part: ReadonlyArray<UserCreate>, rows: ReadonlyArray<{ id: number; external_id: string }>): void => {
-    const ids = new Map(rows.map((r) => [r.external_id, r.id]));
-    for (const c of part) {
-      const userId = ids.get(c.externalId);
-      if (userId === undefined) throw new LdapsyncError('store.failed', `the insert of ${c.dn} returned no id`, { table: 'users', dn: c.dn });
-      applied.push({
-        event: 'user.created',
-        source,
-        runId,
-        dn: c.dn,
-        externalId: c.externalId,
-        userId,
-        username: c.username,
-        login: c.login,
-        enabled: c.enabled,
-        fields: c.fields,
-      });
-    }
-  };
-  let running: { readonly part: ReadonlyArray<UserCreate>; readonly result: Promise<QueryResult<{ id: number; external_id: string }>> } | undefined;
-  for (const part of chunks(creates)) {
-    const query = sql<{ id: number; external_id: string }>`
+  await runBatches(
+    db,
+    creates,
+    (part) => sql<{ id: number; external_id: string }>`
       INSERT INTO ${users} (source, external_id, dn, username, login, enabled, ${columnList(USER_COLUMNS)})
       SELECT ${source}, x.external_id, x.dn, x.username, x.login, x.enabled, ${columnList(USER_COLUMNS, 'x.')}
       FROM ${batchRows(part, CREATE_COLUMNS)}
-      RETURNING id, external_id`;
-    if (running !== undefined) created(running.part, (await running.result).rows);
-    running = { part, result: query.execute(db) };
-  }
-  if (running !== undefined) created(running.part, (await running.result).rows);
+      RETURNING id, external_id`,
+    (part, { rows }) => {
+      const ids = new Map(rows.map((r) => [r.external_id, r.id]));
+      for (const c of part) {
+        const userId = ids.get(c.externalId);
+        if (userId === undefined) throw new LdapsyncError('store.failed', `the insert of ${c.dn} returned no id`, { table: 'users', dn: c.dn });
+        applied.push({
+          event: 'user.created',
+          source,
+          runId,
+          dn: c.dn,
+          externalId: c.externalId,
+          userId,
+          username: c.username,
+          login: c.login,
+          enabled: c.enabled,
+          fields: c.fields,
+        });
+      }
+    },
+  );
   return applied;
 }
