@@ -216,30 +216,27 @@ function memberDnResolver(
   groups: ReadonlyArray<DesiredGroup>,
   normalize: (dn: string) => string | undefined,
 ): (member: string) => DnTarget | undefined {
-  const byText = new Map<string, DnTarget>();
-  for (const user of users) byText.set(user.dn, { kind: 'user', id: user.id });
-  groups.forEach((group, index) => {
-    if (!byText.has(group.dn)) byText.set(group.dn, { kind: 'group', index });
-  });
-  let byNormal: Map<string, DnTarget> | undefined;
-  const normalized = (): Map<string, DnTarget> => {
+  // Users take precedence over a group with the same DN, as they always have.
+  const index = (key: (dn: string) => string | undefined): Map<string, DnTarget> => {
     const map = new Map<string, DnTarget>();
     for (const user of users) {
-      const dn = normalize(user.dn);
+      const dn = key(user.dn);
       if (dn !== undefined) map.set(dn, { kind: 'user', id: user.id });
     }
-    groups.forEach((group, index) => {
-      const dn = normalize(group.dn);
-      if (dn !== undefined && !map.has(dn)) map.set(dn, { kind: 'group', index });
+    groups.forEach((group, i) => {
+      const dn = key(group.dn);
+      if (dn !== undefined && !map.has(dn)) map.set(dn, { kind: 'group', index: i });
     });
     return map;
   };
+  const byText = index((dn) => dn);
+  let byNormal: Map<string, DnTarget> | undefined;
   return (member) => {
     const exact = byText.get(member);
     if (exact !== undefined) return exact;
     const dn = normalize(member);
     if (dn === undefined) return undefined;
-    byNormal ??= normalized();
+    byNormal ??= index(normalize);
     return byNormal.get(dn);
   };
 }
