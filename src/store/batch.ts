@@ -88,12 +88,17 @@ export async function runBatches<T, R>(
   done?: (part: ReadonlyArray<T>, result: QueryResult<R>) => void,
 ): Promise<void> {
   let running: { readonly part: ReadonlyArray<T>; readonly result: Promise<QueryResult<R>> } | undefined;
+  const finish = async (batch: { readonly part: ReadonlyArray<T>; readonly result: Promise<QueryResult<R>> }): Promise<void> => {
+    // Awaited whether or not anyone wants the result: a statement must not outlive the transaction it runs in.
+    const result = await batch.result;
+    done?.(batch.part, result);
+  };
   for (const part of chunks(items)) {
     const query = build(part);
-    if (running !== undefined) done?.(running.part, await running.result);
+    if (running !== undefined) await finish(running);
     running = { part, result: query.execute(db) };
   }
-  if (running !== undefined) done?.(running.part, await running.result);
+  if (running !== undefined) await finish(running);
 }
 
 /** `runBatches` of writes, each checked like `execExpecting`. */
