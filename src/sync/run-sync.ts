@@ -2,7 +2,7 @@ import type { DeletesConfig, GroupQuery, UserQuery } from '../config/index.js';
 import { Directory, normalizeDn } from '../ldap/index.js';
 import { holdsRecord, planGroups, planUsers, type DeleteGuard, type DesiredGroup, type DesiredUser, type GroupPlan, type Skip, type StoredUser, type StoredUserSummary, type UserPlan } from '../reconcile/index.js';
 import type { AppliedChange, RunCounts, RunId, Store } from '../store/index.js';
-import { LdapsyncError, toLdapsyncError, type Entry, type Logger } from '../shared/index.js';
+import { LdapsyncError, logBurst, toLdapsyncError, type Entry, type Logger } from '../shared/index.js';
 import { desiredGroup, desiredUser, isSkip } from './desired.js';
 import { callHooks, loadHooks } from './hooks.js';
 import type { SyncCounts, SyncKind, SyncOutcome, SyncRequest } from './types.js';
@@ -276,6 +276,8 @@ function logChanges(applied: ReadonlyArray<AppliedChange>, logger: Logger): void
   // The redaction paths (password, *.token, ...) cannot match a change's fixed keys or its mapped target fields,
   // yet pino's wildcard redaction costs more than the rest of the line: a first sync writes one line per row.
   const audit = logger.child({}, { redact: [] });
-  for (const change of applied) audit.info(change, change.event);
+  logBurst(audit, () => {
+    for (const change of applied) audit.info(change, change.event);
+  });
 }
 

@@ -1,0 +1,33 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const burstScript = fileURLToPath(new URL('./log-burst-process.ts', import.meta.url));
+
+/** Runs the burst script in its own process (JSON lines to its stderr, a pipe) and collects what it wrote. */
+function runBurst(lines: number): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', burstScript, String(lines)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (_code, signal) => resolve({ signal, stderr }));
+  });
+}
+
+describe('logBurst', () => {
+  it('has every line of a burst on the descriptor when it returns, in order, with the lines before and after', async () => {
+    // The script logs a line, a burst of many (several 64 KB writes and a remainder), a line, then SIGKILLs
+    // itself: nothing held in memory could be written after that.
+    const { signal, stderr } = await runBurst(5000);
+    expect(signal).toBe('SIGKILL');
+    const events = stderr
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: string; n?: number });
+    expect(events).toHaveLength(5002);
+    expect(events[0]?.event).toBe('before');
+    expect(events.slice(1, -1).map((e) => e.n)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+    expect(events[5001]?.event).toBe('after');
+  });
+});
