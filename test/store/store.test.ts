@@ -270,6 +270,31 @@ describe.each(BACKENDS)('store on %s', (backend) => {
       expect(await members(crew)).toEqual([users.get('ileela')]);
     });
 
+    it('writes nothing of a group plan whose members are no longer, or never were, live users of the profile', async () => {
+      const profile = 'stalemembers';
+      await syncUsers(store, profile, [person('sfry'), person('sleela')]);
+      await syncUsers(store, 'otherprofile', [person('sother')]);
+      const dn = (n: string) => `uid=${n},ou=people,dc=example,dc=com`;
+      const plan = await groupPlan(store, profile, [team('screw', [dn('sfry'), dn('sleela')])]);
+      expect(plan.memberships[0]?.add).toHaveLength(2);
+      // Between plan and write, sleela's entry went and her row was disabled.
+      await syncUsers(store, profile, [person('sfry')], deletes({ maxPercentage: 100 }));
+      const state = await snapshot(store);
+      const runId = await store.beginRun({ source: profile, kind: 'groups', trigger: 'cli', dryRun: false, configHash: 'x' });
+      await expect(store.applyGroupPlan(runId, plan)).rejects.toMatchObject({ code: 'store.stale-plan', message: expect.stringMatching(/1 of the 2 users/) });
+      expect(await snapshot(store)).toEqual(state);
+
+      // A forged plan naming another profile's user fails the same way.
+      const other = (await store.usersOf('otherprofile'))[0];
+      const fresh = await groupPlan(store, profile, [team('screw', [dn('sfry')])]);
+      const membership = fresh.memberships[0];
+      if (membership === undefined || other === undefined) throw new Error('expected a membership and a user of the other profile');
+      const forged = { ...fresh, memberships: [{ ...membership, add: [...membership.add, { id: other.id, dn: other.dn, username: other.username }] }] };
+      await expect(store.applyGroupPlan(runId, forged)).rejects.toMatchObject({ code: 'store.stale-plan' });
+      expect(await snapshot(store)).toEqual(state);
+      await store.finishRun(runId, { status: 'failed', error: 'test' });
+    });
+
     it.runIf(backend === 'postgres')('never leaves a membership behind when its user is deleted while the membership is being written', async () => {
       const profile = 'race';
       await syncUsers(store, profile, [person('rfry'), person('rleela')]);
