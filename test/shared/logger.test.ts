@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -24,10 +25,17 @@ describe('logBurst', () => {
     const events = stderr
       .trimEnd()
       .split('\n')
-      .map((line) => JSON.parse(line) as { event: string; n?: number });
+      .map((line) => JSON.parse(line) as { event: string; n?: number; touchedNonBlocking?: boolean; loggerNonBlocking?: boolean });
     expect(events).toHaveLength(5002);
     expect(events[0]?.event).toBe('before');
     expect(events.slice(1, -1).map((e) => e.n)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
     expect(events[5001]?.event).toBe('after');
+  });
+
+  it.runIf(existsSync('/proc/self/fdinfo'))('makes a non-blocking stderr pipe block, so that a full pipe waits for its reader instead of sleeping', async () => {
+    // sonic-boom meets EAGAIN in synchronous mode with a 100 ms sleep: 100,000 lines into `| tee` took 12 s.
+    const { stderr } = await runBurst(1);
+    const before = JSON.parse(stderr.split('\n')[0] ?? '{}') as { touchedNonBlocking?: boolean; loggerNonBlocking?: boolean };
+    expect(before).toMatchObject({ touchedNonBlocking: true, loggerNonBlocking: false });
   });
 });
