@@ -1,4 +1,4 @@
-export { planUsers, desiredEnabled, holdsRecord } from './plan-users.js';
+export { planUsers, desiredEnabled, holdsIdentity, holdsRecord } from './plan-users.js';
 export type { PlanUsersInput } from './plan-users.js';
 export { planGroups } from './plan-groups.js';
 export type { PlanGroupsInput } from './plan-groups.js';
@@ -32,6 +32,7 @@ export type {
   StoredGroup,
   StoredUser,
   StoredUserSummary,
+  MatchedUser,
   UnresolvedMember,
   UserChange,
   UserConflict,

@@ -8,6 +8,7 @@ import { noteChange, noteFieldChanges } from './same-value.js';
 import type {
   DesiredUser,
   FieldChange,
+  MatchedUser,
   LoginHolder,
   MappedRecord,
   StoredUser,
@@ -21,17 +22,15 @@ import type {
 
 export interface PlanUsersInput {
   readonly profile: string;
-  /** The directory's usable entries, mapped. */
-  readonly desired: Iterable<DesiredUser>;
+  /** The directory's usable entries, mapped; those known to hold their row's record by their identity alone. */
+  readonly desired: Iterable<DesiredUser | MatchedUser>;
   /**
    * Every row of this profile (removed ones too), plus the live rows of other sources (`local`, other
    * profiles) that hold a login some entry wants. A plan for one entry (a login, `test --username`) passes
    * only the rows that entry could touch, with deletes off: every other row would otherwise be missing.
-   * A row may come as a summary, without its fields, when its entry is in `sameAsStored` or there is none.
+   * A row may come as a summary, without its fields, when its entry comes as a MatchedUser or there is none.
    */
   readonly stored: Iterable<StoredUser | StoredUserSummary>;
-  /** External ids of entries whose stored row is known to hold their record already (`holdsRecord`). */
-  readonly sameAsStored?: ReadonlySet<string>;
   /** Entries left out before planning (mapping error, no username, no id). */
   readonly skipped: ReadonlyArray<Skip>;
   readonly deletes: DeletesConfig;
@@ -59,10 +58,18 @@ function recordChanges(row: StoredRow, fields: MappedRecord, user: DesiredUser, 
 
 /**
  * Whether a live row already holds exactly this entry's record, as the planner would find it: a caller that has
- * checked so may keep only a summary of the row and name the entry in `sameAsStored`.
+ * checked so may keep only a summary of the row and pass the entry as its identity (`MatchedUser`).
  */
 export function holdsRecord(row: StoredUser, user: DesiredUser): boolean {
   return row.removedAt === null && recordChanges(row, row.fields, user, desiredEnabled(user)) === undefined;
+}
+
+/**
+ * Whether a live row holds this entry's DN, username, login and enabled state, as `holdsRecord` compares them:
+ * with its fields the same as well (compared however the caller holds them), it holds the entry's record.
+ */
+export function holdsIdentity(row: StoredRow, user: DesiredUser): boolean {
+  return row.removedAt === null && row.dn === user.dn && row.username === user.username && row.login === user.login && row.enabled === desiredEnabled(user);
 }
 
 /** A mapping that does not say otherwise leaves the account enabled (the column is NOT NULL). */
@@ -108,18 +115,22 @@ export function planUsers(input: PlanUsersInput): UserPlan {
   for (const user of accepted.byId.values()) {
     if (conflicts.has(user.externalId)) continue;
     const row = own.get(user.externalId);
+    if (user.fields === undefined) {
+      if (row === undefined || row.removedAt !== null) {
+        throw new LdapsyncError('reconcile.not-matched', `the entry ${user.dn} came as matching its row, and it has no live row`, { profile });
+      }
+      unchanged++;
+      continue;
+    }
     const enabled = desiredEnabled(user);
     if (row === undefined) {
       changes.push({ kind: 'create', externalId: user.externalId, dn: user.dn, username: user.username, login: user.login, enabled, fields: user.fields });
       continue;
     }
-    let diff: Record<string, FieldChange> | undefined;
-    if (input.sameAsStored?.has(user.externalId) !== true) {
-      if (row.fields === undefined) {
-        throw new LdapsyncError('reconcile.no-fields', `the stored row of ${user.dn} came without its fields, and the entry is not known to match it`, { profile });
-      }
-      diff = recordChanges(row, row.fields, user, enabled);
+    if (row.fields === undefined) {
+      throw new LdapsyncError('reconcile.no-fields', `the stored row of ${user.dn} came without its fields, and the entry is not known to match it`, { profile });
     }
+    let diff = recordChanges(row, row.fields, user, enabled);
     const revive = row.removedAt !== null;
     if (revive) diff = noteChange(diff, 'removedAt', row.removedAt, null);
     if (diff === undefined) {
@@ -202,10 +213,13 @@ function holderOf(row: StoredRow): LoginHolder {
   return { source: row.source, id: row.id, externalId: row.externalId, dn: row.dn };
 }
 
+/** An entry as login resolution sees it: whole or by its identity. */
+type Entrant = DesiredUser | MatchedUser;
+
 /** Returns the entries that cannot have their login, by external id. */
 function resolveLogins(
   profile: string,
-  desired: ReadonlyMap<string, DesiredUser>,
+  desired: ReadonlyMap<string, Entrant>,
   own: ReadonlyMap<string, StoredRow>,
   foreign: ReadonlyArray<StoredRow>,
   kept: ReadonlyArray<StoredRow>,
@@ -220,7 +234,7 @@ function resolveLogins(
   }
 
   // Most logins are wanted by one entry and held by nobody else: only the others need a look (and a list).
-  const claims = new Map<string, DesiredUser | DesiredUser[]>();
+  const claims = new Map<string, Entrant | Entrant[]>();
   const pending: string[] = [];
   for (const user of desired.values()) {
     const key = loginKey(user.login);
@@ -235,13 +249,13 @@ function resolveLogins(
       if (!fixed.has(key)) pending.push(key);
     }
   }
-  const claimants = (key: string): ReadonlyArray<DesiredUser> => {
+  const claimants = (key: string): ReadonlyArray<Entrant> => {
     const claim = claims.get(key);
     return claim === undefined ? [] : Array.isArray(claim) ? claim : [claim];
   };
 
   const conflicts = new Map<string, UserConflict>();
-  const conflict = (user: DesiredUser, cause: UserConflict['cause'], holder: LoginHolder, reason: string): void => {
+  const conflict = (user: Entrant, cause: UserConflict['cause'], holder: LoginHolder, reason: string): void => {
     conflicts.set(user.externalId, {
       kind: 'conflict',
       externalId: user.externalId,
@@ -258,7 +272,7 @@ function resolveLogins(
   for (let key = pending.pop(); key !== undefined; key = pending.pop()) {
     const contenders = claimants(key).filter((u) => !conflicts.has(u.externalId));
     if (contenders.length === 0) continue;
-    const losers: DesiredUser[] = [];
+    const losers: Entrant[] = [];
     const claim = fixed.get(key);
     if (claim !== undefined) {
       for (const user of contenders) {

@@ -51,6 +51,12 @@ export interface DesiredUser {
   readonly fields: MappedRecord;
 }
 
+/**
+ * An entry whose stored row is known to hold its record already (`holdsRecord`), by its identity alone: the
+ * planner neither compares nor writes its fields, so an unchanged directory is held at a fraction of its size.
+ */
+export type MatchedUser = Omit<DesiredUser, 'fields'> & { readonly fields?: undefined };
+
 export interface StoredUser {
   readonly id: RowId;
   readonly source: string;

@@ -11,7 +11,7 @@ import type { Database } from './database.js';
 import { writeGroupPlan } from './group-writes.js';
 import { InCodeMigrationProvider } from './migrations.js';
 import type { ProfileLocks } from './profile-locks.js';
-import { columnList, GROUP_COLUMNS, toStoredGroup, toStoredUser, USER_COLUMNS } from './rows.js';
+import { columnList, GROUP_COLUMNS, MAP_USER_COLUMNS, PACKED_USER_COLUMNS, toPackedStoredUser, toStoredGroup, toStoredUser, USER_COLUMNS, type PackedStoredUser } from './rows.js';
 import { writeUserPlan } from './user-writes.js';
 
 export type SyncKind = 'users' | 'groups';
@@ -159,6 +159,20 @@ export class Store implements AsyncDisposable {
         SELECT id, source, external_id, dn, username, login, enabled, removed_at, ${columnList(USER_COLUMNS)}
         FROM ${this.#table('users')} WHERE source = ${source}`.execute(this.#db);
       return rows.map(toStoredUser);
+    });
+  }
+
+  /**
+   * Every row of one source, removed ones included, packed as a sync first compares them (`PackedStoredUser`):
+   * quicker to read and lighter to hold than `usersOf`'s whole rows.
+   */
+  async packedUsersOf(source: string): Promise<PackedStoredUser[]> {
+    return this.#run('reading users', 'users', async () => {
+      const { rows } = await sql<Record<string, unknown>>`
+        SELECT id, source, external_id, dn, username, login, enabled, removed_at,
+               json_build_array(${columnList(PACKED_USER_COLUMNS)})::text AS packed_fields, ${columnList(MAP_USER_COLUMNS)}
+        FROM ${this.#table('users')} WHERE source = ${source}`.execute(this.#db);
+      return rows.map(toPackedStoredUser);
     });
   }
 

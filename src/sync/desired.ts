@@ -113,6 +113,6 @@ export function desiredGroup(entry: Entry, query: GroupQuery): DesiredGroup | Sk
       };
 }
 
-export function isSkip(value: DesiredUser | DesiredGroup | Skip): value is Skip {
+export function isSkip<T extends object>(value: T | Skip): value is Skip {
   return 'kind' in value;
 }

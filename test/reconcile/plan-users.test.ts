@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { holdsRecord, planUsers, type PlanUsersInput, type StoredUserSummary, type UserChange, type UserPlan } from '../../src/reconcile/index.js';
+import { holdsRecord, planUsers, type MatchedUser, type PlanUsersInput, type StoredUserSummary, type UserChange, type UserPlan } from '../../src/reconcile/index.js';
 import { DELETES_OFF, NOW, PROFILE, deletesOn, desiredUser, storedUser } from './builders.js';
 
 function plan(input: Partial<PlanUsersInput>): UserPlan {
@@ -32,7 +32,7 @@ describe('planUsers: creates, updates, unchanged', () => {
     expect(p.unchanged).toBe(1);
   });
 
-  it('plans with summaries of the rows known to hold their entry (holdsRecord), exactly as with the whole rows', () => {
+  it('plans with the identities of entries known to hold their row (holdsRecord) and summaries of those rows, exactly as with both whole', () => {
     const rows = [storedUser('fry'), storedUser('leela', { removedAt: new Date('2026-01-01T00:00:00Z') }), storedUser('bender'), storedUser('zoidberg')];
     const desired = [desiredUser('fry'), desiredUser('leela'), desiredUser('bender', { fields: { enabled: true, email: 'new@x' } }), desiredUser('amy')];
     const whole = plan({ desired, stored: rows, deletes: deletesOn({ maxPercentage: 100 }) });
@@ -45,14 +45,23 @@ describe('planUsers: creates, updates, unchanged', () => {
       const { fields: _fields, ...summary } = row;
       return summary;
     });
+    const identities = desired.map((user): (typeof desired)[number] | MatchedUser => {
+      if (!matching.has(user.externalId)) return user;
+      const { fields: _fields, ...identity } = user;
+      return identity;
+    });
     // Only fry's row holds its record: leela's is removed (a revival), bender's email changed, zoidberg has no entry.
     expect([...matching]).toEqual(['id-fry']);
-    expect(plan({ desired, stored: summaries, sameAsStored: matching, deletes: deletesOn({ maxPercentage: 100 }) })).toEqual(whole);
+    expect(plan({ desired: identities, stored: summaries, deletes: deletesOn({ maxPercentage: 100 }) })).toEqual(whole);
     expect(whole.counts).toMatchObject({ created: 1, updated: 2, removed: 1, unchanged: 1 });
 
-    // A summary whose entry is not known to match cannot be compared: that is the caller's mistake, not "unchanged".
+    // A summary whose entry is not known to match cannot be compared, nor is an identity without a live row
+    // "unchanged": both are the caller's mistake.
     const { fields: _benderFields, ...bender } = rows[2] ?? storedUser('bender');
     expect(() => plan({ desired, stored: [bender] })).toThrow(expect.objectContaining({ code: 'reconcile.no-fields' }));
+    const { fields: _leelaFields, ...leela } = desired[1] ?? desiredUser('leela');
+    expect(() => plan({ desired: [leela], stored: rows })).toThrow(expect.objectContaining({ code: 'reconcile.not-matched' }));
+    expect(() => plan({ desired: [{ ...leela, externalId: 'id-nobody' }], stored: rows })).toThrow(expect.objectContaining({ code: 'reconcile.not-matched' }));
   });
 
   it('turns a rename and a move into one update of the same row, with every old and new value', () => {
