@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { USER_FIELDS } from '../../src/reconcile/index.js';
-import { MIGRATION_NAMES, type AppliedChange, type Store } from '../../src/store/index.js';
+import { USER_FIELDS, type MappedRecord } from '../../src/reconcile/index.js';
+import { holdsPackedFields, MIGRATION_NAMES, unpackUser, type AppliedChange, type Store } from '../../src/store/index.js';
 import { openTestStore, withPgClient, type Backend } from '../helpers/postgres.js';
 import { deletes, groupPlan, insertLocalUser, person, snapshot, syncGroups, syncUsers, team, userPlan } from './sync-helpers.js';
 
@@ -201,6 +201,43 @@ describe.each(BACKENDS)('store on %s', (backend) => {
       expect((await store.lastRuns(profile, 1))[0]).toMatchObject({ id: runId, status: 'running' });
       await store.finishRun(runId, { status: 'failed', error: 'duplicate login' });
       expect((await store.lastRuns(profile, 1))[0]).toMatchObject({ status: 'failed', error: 'duplicate login' });
+    });
+  });
+
+  describe('packed rows (what a sync compares entries with)', () => {
+    it("finds every written record in its packed row, whatever its text holds, and any changed field not", async () => {
+      const profile = 'packed';
+      const odd = [
+        person('plain'),
+        person('quotes', { fields: { displayName: 'Bender "Bending" Rodríguez \\ back\\slash', notes: 'tab\there\nnew line\r\u0001\u001f\u007f end' } }),
+        person('unicode', { fields: { displayName: '贝德 🤖 ß\u2028\u2029', jobTitle: '', workPhone: ' ' } }),
+        person('numbers', { fields: { diskQuota: 0, userCustomFields: { z: 1, a: { nested: [1, 'two', null, true] } } } }),
+        person('empty', { fields: { diskQuota: null, userCustomFields: null, contactCustomFields: {} } }),
+      ];
+      await syncUsers(store, profile, odd);
+      const rows = new Map((await store.packedUsersOf(profile)).map((r) => [r.externalId, r]));
+      for (const user of odd) {
+        const row = rows.get(user.externalId);
+        if (row === undefined) throw new Error(`no row for ${user.externalId}`);
+        expect(holdsPackedFields(row, user.fields), user.username).toBe(true);
+        expect(unpackUser(row)).toEqual((await store.usersOf(profile)).find((r) => r.externalId === user.externalId));
+      }
+      const changed: ReadonlyArray<[string, MappedRecord]> = [
+        ['quotes', { displayName: 'Bender "Bending" Rodríguez \\ back\\slash!' }],
+        ['unicode', { jobTitle: null }],
+        ['numbers', { diskQuota: 1 }],
+        ['numbers', { userCustomFields: { z: 1, a: { nested: [1, 'two', null, false] } } }],
+        ['empty', { contactCustomFields: { x: 1 } }],
+        ['plain', { organization: 'Planet Express' }],
+      ];
+      for (const [name, fields] of changed) {
+        const row = rows.get(`uuid-${name}`);
+        const user = odd.find((u) => u.username === name);
+        if (row === undefined || user === undefined) throw new Error(`no ${name}`);
+        expect(holdsPackedFields(row, { ...user.fields, ...fields }), `${name} ${JSON.stringify(fields)}`).toBe(false);
+      }
+      // And a resync of the same entries, through the packed comparison, writes nothing.
+      expect((await userPlan(store, profile, odd)).counts).toMatchObject({ unchanged: odd.length, updated: 0, created: 0 });
     });
   });
 
