@@ -3,7 +3,7 @@
  * (about three memberships per user) into a throwaway slapd with slapadd, builds dist/ (`npm run build`), then
  * for each store (the local Postgres, in a fresh schema, and the embedded PGlite, in a temp directory) runs the
  * built `ldapsync sync users bench` and `ldapsync sync groups bench`, each a process whose one runSync reads,
- * maps, plans and writes, with its audit log (a JSON line per change) going to a file:
+ * maps, plans and writes, with its audit log (a JSON line per change) going through a pipe to a file:
  *   first     the first full sync
  *   no-op     the same again with nothing changed in the directory (it must write nothing)
  *   1%        again after 1% of the users got a new title (one ldapmodify batch, not timed)
@@ -162,11 +162,16 @@ async function timedTool(
   const started = performance.now();
   await new Promise<void>((resolve, reject) => {
     const child = spawn('/usr/bin/time', ['-o', timeFile, '-f', '%M', command, ...args], {
-      stdio: ['ignore', stdoutFile === undefined ? 'ignore' : openSync(stdoutFile, 'w'), stderrFile === undefined ? 'inherit' : openSync(stderrFile, 'w')],
+      stdio: ['ignore', stdoutFile === undefined ? 'ignore' : openSync(stdoutFile, 'w'), stderrFile === undefined ? 'inherit' : 'pipe'],
       env: env ?? process.env,
     });
+    // The log goes through a pipe, as into journald's socket or `| tee`, and on into the file.
+    const log = stderrFile === undefined ? undefined : child.stderr?.pipe(createWriteStream(stderrFile));
+    const logged = log === undefined ? Promise.resolve() : new Promise<void>((done) => log.once('close', () => done()));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}${stderrFile === undefined ? '' : ` (see ${stderrFile})`}`))));
+    child.once('close', (code) => {
+      void logged.then(() => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}${stderrFile === undefined ? '' : ` (see ${stderrFile})`}`))));
+    });
   });
   const ms = performance.now() - started;
   const kb = Number.parseInt(await readFile(timeFile, 'utf8'), 10);
