@@ -5,7 +5,7 @@ import type { ConfigError } from './config-error.js';
 import type { ConfigSource, KeyPath } from './config-source.js';
 import { didYouMean } from '../shared/index.js';
 
-/** The schema file shipped with the package (`schema/` sits two levels above both `src/config/` and `dist/config/`). */
+/** The schema file shipped with the package (`schema/` sits two levels above both `src/config/` and the bundle's `dist/bundle/`). */
 const SCHEMA_URL: URL = new URL('../../schema/ldapsync.schema.json', import.meta.url);
 
 let compiled: ValidateFunction | undefined;

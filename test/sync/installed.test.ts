@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installedBin, repoRoot } from '../helpers/cli.js';
 import { BACKENDS, changeLines, COMPANY_USERS, SLOW, SyncWorld } from './world.js';
 import type { Backend } from '../helpers/postgres.js';
 
-// The other CLI suites run the source through tsx; this one runs what `npm ci` builds (tsc's output in dist/) and
-// bin/ldapsync.js starts, so that a build that differs from the source (an import tsx resolves and Node does
-// not, a file the build leaves out) shows up here, not in production.
+// The other CLI suites run the source through tsx; this one runs what `npm ci` builds (esbuild's bundle in
+// dist/bundle/) and bin/ldapsync.js starts, so that a build that differs from the source (an import tsx resolves
+// and Node does not, a file or library the bundle leaves out or breaks) shows up here, not in production.
 describe.each(BACKENDS)('the installed ldapsync command (%s)', SLOW, (backend: Backend) => {
   let world: SyncWorld;
   beforeEach(async () => {
@@ -17,12 +19,22 @@ describe.each(BACKENDS)('the installed ldapsync command (%s)', SLOW, (backend: B
   });
 
   it('syncs users and groups, resyncs without a change, and reports both runs', async () => {
-    expect(existsSync(`${repoRoot}/dist/cli/main.js`), `${installedBin} runs the build: run "npm run build" first`).toBe(true);
-    await world.configure({ profiles: [{ groups: {} }] });
+    expect(existsSync(`${repoRoot}/dist/bundle/main.js`), `${installedBin} runs the build: run "npm run build" first`).toBe(true);
+    // A TypeScript hook: the bundle loads tsx from node_modules to import it.
+    await writeFile(
+      join(world.dir, 'count.ts'),
+      `import { appendFileSync } from 'node:fs';
+export function onChange(event: { event: string }): void {
+  appendFileSync(${JSON.stringify(join(world.dir, 'hooked.txt'))}, event.event + '\\n');
+}
+`,
+    );
+    await world.configure({ profiles: [{ groups: {} }], hooks: ['./count.ts'] });
 
     const users = await world.installedCli('sync', 'users', 'demo');
     expect(users.code, users.stderr).toBe(0);
     expect(changeLines(users.logs).filter((l) => l.event === 'user.created')).toHaveLength(COMPANY_USERS);
+    expect((await readFile(join(world.dir, 'hooked.txt'), 'utf8')).trim().split('\n')).toEqual(Array.from({ length: COMPANY_USERS }, () => 'user.created'));
     const groups = await world.installedCli('sync', 'groups', 'demo');
     expect(groups.code, groups.stderr).toBe(0);
     expect(changeLines(groups.logs).some((l) => l.event === 'membership.added')).toBe(true);
