@@ -83,23 +83,25 @@ export function toStoredGroup(row: Row): StoredGroup {
 }
 
 /**
- * A user row as a sync first reads it: its identity, its map fields, and every other mapped field in one JSON
- * array text as Postgres' json_build_array prints it (`[null, "a", 5]`). Reading 100,000 rows so takes two
- * thirds of the time and holds a third less than whole rows; `unpackUser` makes the whole row.
+ * A user row as a sync first reads it: its identity, its text fields in one JSON array text (what Postgres'
+ * array_to_json prints: `[null,"a","b"]`), and its other fields (a number, the maps) as values. Reading
+ * 100,000 rows so takes two thirds of the time and holds a third less than whole rows; `unpackUser` makes the
+ * whole row.
  */
 export interface PackedStoredUser extends StoredUserSummary {
   /** The fields of PACKED_USER_COLUMNS, in their order. */
   readonly packedFields: string;
-  /** The map fields (jsonb), by field name: Postgres prints jsonb otherwise than JSON.stringify. */
-  readonly maps: Readonly<Record<string, unknown>>;
+  /** The fields of LOOSE_USER_COLUMNS, by field name. */
+  readonly loose: Readonly<Record<string, unknown>>;
 }
 
-export const PACKED_USER_COLUMNS: ReadonlyArray<FieldColumn> = USER_COLUMNS.filter((c) => c.sqlType !== 'jsonb');
-export const MAP_USER_COLUMNS: ReadonlyArray<FieldColumn> = USER_COLUMNS.filter((c) => c.sqlType === 'jsonb');
+/** Text columns, packed; the others are read as values, since text alone would not tell 5 from "5". */
+export const PACKED_USER_COLUMNS: ReadonlyArray<FieldColumn> = USER_COLUMNS.filter((c) => c.sqlType === 'text');
+export const LOOSE_USER_COLUMNS: ReadonlyArray<FieldColumn> = USER_COLUMNS.filter((c) => c.sqlType !== 'text');
 
 export function toPackedStoredUser(row: Row): PackedStoredUser {
-  const maps: Record<string, unknown> = {};
-  for (const c of MAP_USER_COLUMNS) maps[c.name] = row[c.column] ?? null;
+  const loose: Record<string, unknown> = {};
+  for (const c of LOOSE_USER_COLUMNS) loose[c.name] = row[c.column] ?? null;
   return {
     id: row['id'] as number,
     source: row['source'] as string,
@@ -110,40 +112,36 @@ export function toPackedStoredUser(row: Row): PackedStoredUser {
     enabled: row['enabled'] as boolean,
     removedAt: (row['removed_at'] as Date | null) ?? null,
     packedFields: row['packed_fields'] as string,
-    maps,
+    loose,
   };
 }
 
 /** The whole row of a packed one. */
 export function unpackUser(row: PackedStoredUser): StoredUser {
-  const { packedFields, maps, ...identity } = row;
+  const { packedFields, loose, ...identity } = row;
   const values = JSON.parse(packedFields) as unknown[];
   const fields: Record<string, unknown> = { ...USER_BLANK };
   PACKED_USER_COLUMNS.forEach((c, i) => {
     const value = values[i];
     if (value !== null && value !== undefined) fields[c.name] = value;
   });
-  for (const c of MAP_USER_COLUMNS) if (maps[c.name] !== null && maps[c.name] !== undefined) fields[c.name] = maps[c.name];
+  for (const c of LOOSE_USER_COLUMNS) if (loose[c.name] !== null && loose[c.name] !== undefined) fields[c.name] = loose[c.name];
   return { ...identity, fields: fields as MappedRecord };
 }
 
+/** The values of one entry's packed fields, reused from entry to entry (JSON.stringify is done with it at once). */
+const scratch: unknown[] = new Array<unknown>(PACKED_USER_COLUMNS.length);
+
 /**
- * Whether a packed row's fields hold exactly these mapped fields: their packed text is the row's, and the maps
- * are the same (`sameValue`). False may still be the same record printed otherwise (a string Postgres escapes
- * differently): the planner's comparison of the whole row then decides.
+ * Whether a packed row's fields hold exactly these mapped fields: the loose ones are the same (`sameValue`),
+ * and the text ones, put in an array, print as the row's text. Every packed value of a row is a string or
+ * null, and JSON.stringify prints only strings as strings, so equal texts mean equal values. False may still
+ * be the same record (a string escaped otherwise): the planner's comparison of the whole row then decides.
  */
 export function holdsPackedFields(row: PackedStoredUser, fields: MappedRecord): boolean {
-  for (const c of MAP_USER_COLUMNS) if (!sameValue(row.maps[c.name], fields[c.name])) return false;
-  let text = '[';
-  for (let i = 0; i < PACKED_USER_COLUMNS.length; i++) {
-    const value = fields[(PACKED_USER_COLUMNS[i] as FieldColumn).name];
-    if (i > 0) text += ', ';
-    if (value === null || value === undefined) text += 'null';
-    else if (typeof value === 'string') text += JSON.stringify(value);
-    else if (typeof value === 'number' && Number.isSafeInteger(value)) text += String(value);
-    else return false;
-  }
-  return text + ']' === row.packedFields;
+  for (const c of LOOSE_USER_COLUMNS) if (!sameValue(row.loose[c.name], fields[c.name])) return false;
+  for (let i = 0; i < PACKED_USER_COLUMNS.length; i++) scratch[i] = fields[(PACKED_USER_COLUMNS[i] as FieldColumn).name] ?? null;
+  return JSON.stringify(scratch) === row.packedFields;
 }
 
 /** The batch columns that carry mapped fields, read from each item's `fields`. */

@@ -11,7 +11,7 @@ import type { Database } from './database.js';
 import { writeGroupPlan } from './group-writes.js';
 import { InCodeMigrationProvider } from './migrations.js';
 import type { ProfileLocks } from './profile-locks.js';
-import { columnList, GROUP_COLUMNS, MAP_USER_COLUMNS, PACKED_USER_COLUMNS, toPackedStoredUser, toStoredGroup, toStoredUser, USER_COLUMNS, type PackedStoredUser } from './rows.js';
+import { columnList, GROUP_COLUMNS, LOOSE_USER_COLUMNS, PACKED_USER_COLUMNS, toPackedStoredUser, toStoredGroup, toStoredUser, USER_COLUMNS, type PackedStoredUser } from './rows.js';
 import { writeUserPlan } from './user-writes.js';
 
 export type SyncKind = 'users' | 'groups';
@@ -170,7 +170,7 @@ export class Store implements AsyncDisposable {
     return this.#run('reading users', 'users', async () => {
       const { rows } = await sql<Record<string, unknown>>`
         SELECT id, source, external_id, dn, username, login, enabled, removed_at,
-               json_build_array(${columnList(PACKED_USER_COLUMNS)})::text AS packed_fields, ${columnList(MAP_USER_COLUMNS)}
+               array_to_json(ARRAY[${columnList(PACKED_USER_COLUMNS)}])::text AS packed_fields, ${columnList(LOOSE_USER_COLUMNS)}
         FROM ${this.#table('users')} WHERE source = ${source}`.execute(this.#db);
       return rows.map(toPackedStoredUser);
     });
