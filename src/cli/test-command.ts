@@ -152,7 +152,7 @@ async function testUser(config: Config, profile: Profile, directory: Directory, 
   if (store === undefined) return ExitCode.failure;
   let plan: UserPlan;
   try {
-    const own = (await store.usersOf(profile.name)).filter((row) => row.externalId === desired.externalId);
+    const own = await store.usersByExternalIds(profile.name, [desired.externalId]);
     const others = await store.usersWithLogins([desired.login], profile.name);
     // Only this entry is planned, so nothing else may count as missing: deletes are off for the preview.
     plan = planUsers({ profile: profile.name, desired: [desired], stored: [...own, ...others], skipped: [], deletes: { ...profile.deletes, enabled: false }, now: new Date() });
