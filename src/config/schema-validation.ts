@@ -4,6 +4,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { ConfigError } from './config-error.js';
 import type { ConfigSource, KeyPath } from './config-source.js';
 import { didYouMean } from '../shared/index.js';
+import { precompiledValidator } from './precompiled-validator.js';
 
 /** The schema file shipped with the package (`schema/` sits two levels above both `src/config/` and the bundle's `dist/bundle/`). */
 const SCHEMA_URL: URL = new URL('../../schema/ldapsync.schema.json', import.meta.url);
@@ -11,15 +12,28 @@ const SCHEMA_URL: URL = new URL('../../schema/ldapsync.schema.json', import.meta
 let compiled: ValidateFunction | undefined;
 
 function validator(): ValidateFunction {
-  if (compiled === undefined) {
-    const schema = JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as Record<string, unknown>;
-    // verbose: errors carry their parent schema, which lists the allowed keys for a did-you-mean.
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, ownProperties: true });
-    // An annotation editors show for a failed pattern; we use it for the same purpose.
-    ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
-    compiled = ajv.compile(schema);
-  }
+  compiled ??= precompiledValidator ?? compileSchemaValidator().validate;
   return compiled;
+}
+
+/**
+ * Compiles the schema file's validator. With `source`, ajv keeps the code it generates, for the bundle to embed
+ * (scripts/bundle.ts): the same validator, without the compile at every start.
+ */
+export function compileSchemaValidator(options: { readonly source?: boolean } = {}): { readonly ajv: Ajv2020; readonly validate: ValidateFunction } {
+  const schema = JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as Record<string, unknown>;
+  // verbose: errors carry their parent schema, which lists the allowed keys for a did-you-mean.
+  const ajv = new Ajv2020({
+    allErrors: true,
+    verbose: true,
+    strict: true,
+    allowUnionTypes: true,
+    ownProperties: true,
+    ...(options.source === true ? { code: { source: true, esm: true } } : {}),
+  });
+  // An annotation editors show for a failed pattern; we use it for the same purpose.
+  ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
+  return { ajv, validate: ajv.compile(schema) };
 }
 
 export interface SchemaResult {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { installedBin, repoRoot } from '../helpers/cli.js';
+import { installedBin, repoRoot, runCli } from '../helpers/cli.js';
 import { BACKENDS, changeLines, COMPANY_USERS, SLOW, SyncWorld } from './world.js';
 import type { Backend } from '../helpers/postgres.js';
 
@@ -52,5 +52,17 @@ export function onChange(event: { event: string }): void {
     expect(status.code, status.stderr).toBe(0);
     const runs = (JSON.parse(status.stdout) as { profiles: Array<{ profile: string; runs: Array<{ kind: string; status: string }> }> }).profiles;
     expect(runs.find((p) => p.profile === 'demo')?.runs.map((r) => `${r.kind} ${r.status}`)).toEqual(['users succeeded', 'groups succeeded', 'users succeeded']);
+  });
+});
+
+describe('the installed ldapsync command: validate', () => {
+  // The bundle embeds the schema's validator compiled at build time (scripts/bundle.ts); from the source it is
+  // compiled at start. Both must say the same about a config, did-you-means and positions included.
+  it.each(['several-errors.yaml', 'unknown-key-nested.yaml', 'wrong-type-integer.yaml', 'enum.yaml'])('reports %s exactly as the source does', async (name) => {
+    const cwd = `${repoRoot}/test/fixtures/config/bad`;
+    const [installed, source] = await Promise.all([runCli(['-c', name, 'validate'], { cwd, installed: true }), runCli(['-c', name, 'validate'], { cwd })]);
+    expect(installed.code).toBe(2);
+    expect(installed.stderr).toMatch(/error/);
+    expect({ code: installed.code, stdout: installed.stdout, stderr: installed.stderr }).toEqual({ code: source.code, stdout: source.stdout, stderr: source.stderr });
   });
 });
