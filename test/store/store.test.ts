@@ -208,11 +208,11 @@ describe.each(BACKENDS)('store on %s', (backend) => {
     it("finds every written record in its packed row, whatever its text holds, and any changed field not", async () => {
       const profile = 'packed';
       const odd = [
-        person('plain'),
-        person('quotes', { fields: { displayName: 'Bender "Bending" Rodríguez \\ back\\slash', notes: 'tab\there\nnew line\r\u0001\u001f\u007f end' } }),
-        person('unicode', { fields: { displayName: '贝德 🤖 ß\u2028\u2029', jobTitle: '', workPhone: ' ' } }),
-        person('numbers', { fields: { diskQuota: 0, userCustomFields: { z: 1, a: { nested: [1, 'two', null, true] } } } }),
-        person('empty', { fields: { diskQuota: null, userCustomFields: null, contactCustomFields: {} } }),
+        person('pkplain'),
+        person('pkquotes', { fields: { displayName: 'Bender "Bending" Rodríguez \\ back\\slash', notes: 'tab\there\nnew line\r\u0001\u001f\u007f end' } }),
+        person('pkunicode', { fields: { displayName: '贝德 🤖 ß\u2028\u2029', jobTitle: '', workPhone: ' ' } }),
+        person('pknumbers', { fields: { diskQuota: 0, userCustomFields: { z: 1, a: { nested: [1, 'two', null, true] } } } }),
+        person('pkempty', { fields: { diskQuota: null, userCustomFields: null, contactCustomFields: {} } }),
       ];
       await syncUsers(store, profile, odd);
       const rows = new Map((await store.packedUsersOf(profile)).map((r) => [r.externalId, r]));
@@ -223,12 +223,12 @@ describe.each(BACKENDS)('store on %s', (backend) => {
         expect(unpackUser(row)).toEqual((await store.usersOf(profile)).find((r) => r.externalId === user.externalId));
       }
       const changed: ReadonlyArray<[string, MappedRecord]> = [
-        ['quotes', { displayName: 'Bender "Bending" Rodríguez \\ back\\slash!' }],
-        ['unicode', { jobTitle: null }],
-        ['numbers', { diskQuota: 1 }],
-        ['numbers', { userCustomFields: { z: 1, a: { nested: [1, 'two', null, false] } } }],
-        ['empty', { contactCustomFields: { x: 1 } }],
-        ['plain', { organization: 'Planet Express' }],
+        ['pkquotes', { displayName: 'Bender "Bending" Rodríguez \\ back\\slash!' }],
+        ['pkunicode', { jobTitle: null }],
+        ['pknumbers', { diskQuota: 1 }],
+        ['pknumbers', { userCustomFields: { z: 1, a: { nested: [1, 'two', null, false] } } }],
+        ['pkempty', { contactCustomFields: { x: 1 } }],
+        ['pkplain', { organization: 'Planet Express' }],
       ];
       for (const [name, fields] of changed) {
         const row = rows.get(`uuid-${name}`);
