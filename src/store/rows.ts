@@ -54,7 +54,7 @@ function fieldsOf(row: Row, columns: ReadonlyArray<FieldColumn>, blank: Readonly
   return fields as MappedRecord;
 }
 
-function userIdentityOf(row: Row): StoredUserSummary {
+export function toStoredUser(row: Row): StoredUser {
   return {
     id: row['id'] as number,
     source: row['source'] as string,
@@ -65,11 +65,8 @@ function userIdentityOf(row: Row): StoredUserSummary {
     login: row['login'] as string,
     enabled: row['enabled'] as boolean,
     removedAt: (row['removed_at'] as Date | null) ?? null,
+    fields: fieldsOf(row, USER_COLUMNS, USER_BLANK),
   };
-}
-
-export function toStoredUser(row: Row): StoredUser {
-  return { ...userIdentityOf(row), fields: fieldsOf(row, USER_COLUMNS, USER_BLANK) };
 }
 
 export function toStoredGroup(row: Row): StoredGroup {
@@ -105,7 +102,18 @@ export const LOOSE_USER_COLUMNS: ReadonlyArray<FieldColumn> = USER_COLUMNS.filte
 export function toPackedStoredUser(row: Row): PackedStoredUser {
   const loose: Record<string, unknown> = {};
   for (const c of LOOSE_USER_COLUMNS) loose[c.name] = row[c.column] ?? null;
-  return { ...userIdentityOf(row), packedFields: row['packed_fields'] as string, loose };
+  return {
+    id: row['id'] as number,
+    source: row['source'] as string,
+    externalId: (row['external_id'] as string | null) ?? '',
+    dn: (row['dn'] as string | null) ?? '',
+    username: row['username'] as string,
+    login: row['login'] as string,
+    enabled: row['enabled'] as boolean,
+    removedAt: (row['removed_at'] as Date | null) ?? null,
+    packedFields: row['packed_fields'] as string,
+    loose,
+  };
 }
 
 /** The whole row of a packed one. */
