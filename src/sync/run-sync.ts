@@ -110,12 +110,11 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) throw new LdapsyncError('sync.interrupted', 'the sync was interrupted (shutdown); nothing was written');
 }
 
-/** Reads the query's entries page by page and sorts each into desired records and skips, each of which `onEntry` sees. */
+/** Reads the query's entries page by page and sorts what `convert` makes of each into desired records and skips. */
 async function readDirectory<T extends DesiredUser | MatchedUser | DesiredGroup>(
   request: SyncRequest,
   pages: (directory: Directory) => AsyncIterable<ReadonlyArray<Entry>>,
   convert: (entry: Entry) => T | Skip,
-  onEntry?: (desired: T) => void,
 ): Promise<{ desired: T[]; skipped: Skip[] }> {
   const desired: T[] = [];
   const skipped: Skip[] = [];
@@ -126,12 +125,8 @@ async function readDirectory<T extends DesiredUser | MatchedUser | DesiredGroup>
       throwIfAborted(request.signal);
       for (const entry of page) {
         const result = convert(entry);
-        if (isSkip(result)) {
-          skipped.push(result);
-        } else {
-          desired.push(result);
-          onEntry?.(result);
-        }
+        if (isSkip(result)) skipped.push(result);
+        else desired.push(result);
       }
       read += page.length;
       request.onProgress?.({ read });
