@@ -61,12 +61,12 @@ function recordChanges(row: StoredRow, fields: MappedRecord, user: DesiredUser, 
  * checked so may keep only a summary of the row and pass the entry as its identity (`MatchedUser`).
  */
 export function holdsRecord(row: StoredUser, user: DesiredUser): boolean {
-  return row.removedAt === null && recordChanges(row, row.fields, user, desiredEnabled(user)) === undefined;
+  return holdsIdentity(row, user) && noteFieldChanges(undefined, COMPARED_FIELDS, row.fields, user.fields) === undefined;
 }
 
 /**
- * Whether a live row holds this entry's DN, username, login and enabled state, as `holdsRecord` compares them:
- * with its fields the same as well (compared however the caller holds them), it holds the entry's record.
+ * Whether a live row holds this entry's DN, username, login and enabled state: with its fields the same as well
+ * (compared however the caller holds them; `holdsRecord` for a whole row), it holds the entry's record.
  */
 export function holdsIdentity(row: StoredRow, user: DesiredUser): boolean {
   return row.removedAt === null && row.dn === user.dn && row.username === user.username && row.login === user.login && row.enabled === desiredEnabled(user);
