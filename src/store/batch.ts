@@ -86,6 +86,7 @@ export async function runBatches<T, R>(
   items: ReadonlyArray<T>,
   build: (part: ReadonlyArray<T>) => RawBuilder<R>,
   done?: (part: ReadonlyArray<T>, result: QueryResult<R>) => void,
+  rows = BATCH_ROWS,
 ): Promise<void> {
   let running: { readonly part: ReadonlyArray<T>; readonly result: Promise<QueryResult<R>> } | undefined;
   const finish = async (batch: { readonly part: ReadonlyArray<T>; readonly result: Promise<QueryResult<R>> }): Promise<void> => {
@@ -93,7 +94,7 @@ export async function runBatches<T, R>(
     const result = await batch.result;
     done?.(batch.part, result);
   };
-  for (const part of chunks(items)) {
+  for (const part of chunks(items, rows)) {
     const query = build(part);
     if (running !== undefined) await finish(running);
     running = { part, result: query.execute(db) };
@@ -102,8 +103,15 @@ export async function runBatches<T, R>(
 }
 
 /** `runBatches` of writes, each checked like `execExpecting`. */
-export function execBatches<T>(db: Db, items: ReadonlyArray<T>, build: (part: ReadonlyArray<T>) => RawBuilder<unknown>, what: string, table: string): Promise<void> {
-  return runBatches(db, items, build, (part, result) => expectAffected(result, part.length, what, table));
+export function execBatches<T>(
+  db: Db,
+  items: ReadonlyArray<T>,
+  build: (part: ReadonlyArray<T>) => RawBuilder<unknown>,
+  what: string,
+  table: string,
+  rows = BATCH_ROWS,
+): Promise<void> {
+  return runBatches(db, items, build, (part, result) => expectAffected(result, part.length, what, table), rows);
 }
 
 /** Runs a write and checks it touched exactly the rows the plan expected, so a stale plan rolls back. */
