@@ -1,4 +1,7 @@
+import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import type pinoPretty from 'pino-pretty';
 
@@ -93,12 +96,17 @@ class LineSink {
   readonly #out: Destination;
   #held = '';
   #bursts = 0;
+  #spool: Spool | undefined;
 
   constructor(out: Destination) {
     this.#out = out;
   }
 
   write(line: string): boolean {
+    if (this.#spool !== undefined) {
+      this.#spool.write(line);
+      return true;
+    }
     if (this.#bursts === 0) return this.#out.write(line);
     this.#held += line;
     if (this.#held.length >= BURST_BYTES) this.#release();
@@ -113,6 +121,25 @@ class LineSink {
       this.#bursts--;
       this.#release();
     }
+  }
+
+  /** Lines written while `log` runs go into `spool` instead of out (it runs synchronously: only its own lines). */
+  spoolInto(spool: Spool, log: () => void): void {
+    const outer = this.#spool;
+    this.#spool = spool;
+    try {
+      log();
+    } finally {
+      this.#spool = outer;
+    }
+  }
+
+  /** Writes out what `spool` holds, after every line written before. */
+  release(spool: Spool): void {
+    this.#release();
+    this.#out.flushSync();
+    // sonic-boom's descriptor, which its types leave out.
+    spool.copyTo((this.#out as unknown as { fd: number }).fd);
   }
 
   flushSync(): void {
@@ -133,6 +160,87 @@ class LineSink {
   }
 }
 
+/** Bytes of spooled lines collected before they go to the spool file in one write. */
+const SPOOL_BYTES = 1024 * 1024;
+
+/**
+ * Lines made now and written out later: into an unlinked temporary file (the page cache holds them, not the
+ * process, and nothing is left behind however the process ends), or, where no such file can be made, in memory.
+ */
+class Spool {
+  #fd: number | undefined;
+  #pending = '';
+  #inMemory: string[] = [];
+
+  /** Whether a spool file was tried yet: only a spool that outgrows its first write needs one. */
+  #opened = false;
+
+  write(line: string): void {
+    this.#pending += line;
+    if (this.#pending.length >= SPOOL_BYTES) this.#save();
+  }
+
+  #save(): void {
+    const pending = this.#pending;
+    this.#pending = '';
+    if (pending === '') return;
+    if (!this.#opened) this.#open();
+    if (this.#fd !== undefined) {
+      try {
+        writeSync(this.#fd, pending);
+        return;
+      } catch {
+        // A full disk: what the file holds so far is read back at the end, the rest is kept in memory.
+      }
+    }
+    this.#inMemory.push(pending);
+  }
+
+  #open(): void {
+    this.#opened = true;
+    const path = join(tmpdir(), `ldapsync-lines-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    try {
+      this.#fd = openSync(path, 'wx+', 0o600);
+      unlinkSync(path);
+    } catch {
+      this.#fd = undefined;
+    }
+  }
+
+  /** Writes everything spooled to `fd`, in order, then closes the spool. */
+  copyTo(fd: number): void {
+    if (this.#fd === undefined && this.#inMemory.length === 0) {
+      // Never more than one write's worth: straight out.
+      writeFully(fd, Buffer.from(this.#pending, 'utf8'));
+      this.close();
+      return;
+    }
+    this.#save();
+    if (this.#fd !== undefined) {
+      const chunk = Buffer.allocUnsafe(SPOOL_BYTES);
+      for (let position = 0; ; ) {
+        const read = readSync(this.#fd, chunk, 0, chunk.length, position);
+        if (read === 0) break;
+        writeFully(fd, chunk.subarray(0, read));
+        position += read;
+      }
+    }
+    for (const text of this.#inMemory) writeFully(fd, Buffer.from(text, 'utf8'));
+    this.close();
+  }
+
+  close(): void {
+    this.#inMemory = [];
+    this.#pending = '';
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+}
+
+function writeFully(fd: number, bytes: Buffer): void {
+  for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+}
+
 /**
  * Logs many lines at once (a run's audit lines): `log` calls the logger as usual, and its lines reach the
  * descriptor in few large writes, every one of them before this returns. Other destinations (a test's stream) see
@@ -141,6 +249,78 @@ class LineSink {
 export function logBurst<T>(logger: Logger, log: () => T): T {
   const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
   return stream instanceof LineSink ? stream.burst(log) : log();
+}
+
+/** Lines queued by `DeferredLines.add` that are made in one go before the event loop gets a turn. */
+const LINES_PER_TURN = 250;
+
+/**
+ * Lines that may only be written after something has happened (a run's audit lines, after its commit), made
+ * ahead of time: `add` queues items, which are logged a slice at a time whenever the event loop would otherwise
+ * wait (for Postgres to write the plan, say), and their JSON lines are kept aside; `release` logs what is left
+ * and writes every line out, in order, before it returns; `discard` drops them all.
+ *
+ * Each line is made by the logger as usual, so it is the line it would have been but for its `time`, which is
+ * when it was made. On destinations other than the CLI's and daemon's descriptors (a test's stream, a
+ * terminal's pretty lines) the items are kept and logged by `release`.
+ */
+export interface DeferredLines<T> {
+  add(items: ReadonlyArray<T>): void;
+  release(): void;
+  discard(): void;
+}
+
+export function deferLines<T>(logger: Logger, log: (item: T) => void): DeferredLines<T> {
+  const sink = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
+  const queue: T[] = [];
+  let next = 0;
+  if (!(sink instanceof LineSink)) {
+    return {
+      add: (items) => {
+        for (const item of items) queue.push(item);
+      },
+      release: () => logBurst(logger, () => queue.splice(0).forEach(log)),
+      discard: () => void queue.splice(0),
+    };
+  }
+  const spool = new Spool();
+  let turn: NodeJS.Immediate | undefined;
+  const logUpTo = (end: number): void => {
+    sink.spoolInto(spool, () => {
+      for (; next < end; next++) log(queue[next] as T);
+    });
+    // Logged items are let go of as the queue is worked through.
+    if (next === queue.length) {
+      queue.length = 0;
+      next = 0;
+    }
+  };
+  const work = (): void => {
+    turn = undefined;
+    logUpTo(Math.min(queue.length, next + LINES_PER_TURN));
+    if (next < queue.length) turn = setImmediate(work);
+  };
+  const stop = (): void => {
+    if (turn !== undefined) clearImmediate(turn);
+    turn = undefined;
+  };
+  return {
+    add: (items) => {
+      for (const item of items) queue.push(item);
+      if (turn === undefined && next < queue.length) turn = setImmediate(work);
+    },
+    release: () => {
+      stop();
+      logUpTo(queue.length);
+      sink.release(spool);
+    },
+    discard: () => {
+      stop();
+      queue.length = 0;
+      next = 0;
+      spool.close();
+    },
+  };
 }
 
 /** A logger that drops everything, for library code called without one and for unit tests. */

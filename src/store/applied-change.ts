@@ -84,6 +84,29 @@ export type AppliedChange =
   | MembershipAdded
   | MembershipRemoved;
 
+/** Told of changes as a plan's writes make them: inside the transaction, so they happened only if it commits. */
+export type OnApplied = (changes: ReadonlyArray<AppliedChange>) => void;
+
+/** The changes a plan's writes have made, in order; `announce` hands those not yet announced to `onApplied`. */
+export class AppliedChanges {
+  readonly all: AppliedChange[] = [];
+  readonly #onApplied: OnApplied | undefined;
+  #announced = 0;
+
+  constructor(onApplied: OnApplied | undefined) {
+    this.#onApplied = onApplied;
+  }
+
+  push(change: AppliedChange): void {
+    this.all.push(change);
+  }
+
+  announce(): void {
+    if (this.#onApplied !== undefined && this.#announced < this.all.length) this.#onApplied(this.all.slice(this.#announced));
+    this.#announced = this.all.length;
+  }
+}
+
 /** The NOTIFY channel; payloads are `NotifyPayload` JSON. */
 export const NOTIFY_CHANNEL = 'ldapsync_changes';
 

@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { LdapsyncError } from '../shared/index.js';
 import type { GroupCreate, GroupPlan, GroupRemove, GroupUpdate, RowId } from '../reconcile/index.js';
-import type { AppliedChange, MembershipAdded, MembershipRemoved, RunId } from './applied-change.js';
+import { AppliedChanges, type AppliedChange, type MembershipAdded, type MembershipRemoved, type OnApplied, type RunId } from './applied-change.js';
 import { arrayLiteral } from './array-literal.js';
 import { batchRows, chunks, execBatches, execExpecting, type BatchColumn, type Db } from './batch.js';
 import { assignments, columnList, fieldBatchColumns, GROUP_COLUMNS } from './rows.js';
@@ -32,9 +32,10 @@ const EDGE: ReadonlyArray<BatchColumn<MembershipAdded | MembershipRemoved>> = [
  * Writes a group plan inside the caller's transaction: memberships leave first (removed groups keep none), then
  * groups are removed, updated and created, then memberships are added (new groups need their ids first).
  * A membership is only ever added between a group and a live user of the same profile; a mismatch with the
- * plan means the store changed under it, and the whole transaction rolls back.
+ * plan means the store changed under it, and the whole transaction rolls back. `onApplied` hears of the changes
+ * statement by statement, as soon as each is known (memberships before their statement runs).
  */
-export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan: GroupPlan): Promise<AppliedChange[]> {
+export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan: GroupPlan, onApplied?: OnApplied): Promise<AppliedChange[]> {
   const groups = sql.id(schema, 'groups');
   const users = sql.id(schema, 'users');
   const members = sql.id(schema, 'group_members');
@@ -57,7 +58,7 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
         change satisfies never;
     }
   }
-  const applied: AppliedChange[] = [];
+  const applied = new AppliedChanges(onApplied);
 
   if (plan.memberships.length > 0) {
     // Keeps deletes of users and groups (whose triggers drop memberships) waiting until this commits, so that
@@ -73,6 +74,8 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
       leaving.push({ event: 'membership.removed', source, runId, dn: m.dn, externalId: m.externalId, groupId: m.groupId, userId: u.id, userDn: u.dn });
     }
   }
+  for (const e of leaving) applied.push(e);
+  applied.announce();
   await execBatches(
     db,
     leaving,
@@ -83,7 +86,6 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
     'group_members',
     MEMBERSHIP_ROWS,
   );
-  for (const e of leaving) applied.push(e);
 
   for (const mode of ['disable', 'delete'] as const) {
     for (const part of chunks(removals.filter((r) => r.mode === mode))) {
@@ -98,6 +100,7 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
   for (const r of removals) {
     applied.push({ event: 'group.removed', source, runId, dn: r.dn, externalId: r.externalId, groupId: r.id, mode: r.mode, reason: r.reason });
   }
+  applied.announce();
 
   for (const part of chunks(updates)) {
     await execExpecting(
@@ -114,6 +117,7 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
   for (const u of updates) {
     applied.push({ event: 'group.updated', source, runId, dn: u.dn, externalId: u.externalId, groupId: u.id, changes: u.changes, revived: u.revive });
   }
+  applied.announce();
 
   const createdIds = new Map<string, RowId>();
   for (const part of chunks(creates)) {
@@ -129,6 +133,7 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
       applied.push({ event: 'group.created', source, runId, dn: c.dn, externalId: c.externalId, groupId, name: c.name, fields: c.fields });
     }
   }
+  applied.announce();
 
   const joining: MembershipAdded[] = [];
   for (const m of plan.memberships) {
@@ -137,6 +142,8 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
     if (groupId === undefined) throw new LdapsyncError('store.failed', `no row for the group ${m.dn} to add members to`, { table: 'group_members', dn: m.dn });
     for (const u of m.add) joining.push({ event: 'membership.added', source, runId, dn: m.dn, externalId: m.externalId, groupId, userId: u.id, userDn: u.dn });
   }
+  for (const e of joining) applied.push(e);
+  applied.announce();
   if (joining.length > 0) {
     await expectLiveRows(db, groups, source, joining.map((e) => e.groupId), 'groups');
     await expectLiveRows(db, users, source, joining.map((e) => e.userId), 'users');
@@ -149,8 +156,7 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
     'group_members',
     MEMBERSHIP_ROWS,
   );
-  for (const e of joining) applied.push(e);
-  return applied;
+  return applied.all;
 }
 
 /**

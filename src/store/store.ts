@@ -3,7 +3,7 @@ import { Migrator } from 'kysely/migration';
 import type { StoreConfig } from '../config/index.js';
 import type { GroupPlan, MemberCandidate, PlanCounts, StoredGroup, StoredUser, UserPlan } from '../reconcile/index.js';
 import { LdapsyncError, type Logger } from '../shared/index.js';
-import type { AppliedChange, RunId } from './applied-change.js';
+import type { AppliedChange, OnApplied, RunId } from './applied-change.js';
 import { openBackend, type Backend } from './backend.js';
 import { arrayLiteral } from './array-literal.js';
 import { notifyAll, type Db } from './batch.js';
@@ -272,14 +272,17 @@ export class Store implements AsyncDisposable {
     });
   }
 
-  /** Writes a user plan and closes its run as succeeded, in one transaction. Refuses a plan the guard stopped. */
-  async applyUserPlan(runId: RunId, plan: UserPlan): Promise<AppliedChange[]> {
-    return this.#apply(runId, plan, (db) => writeUserPlan(db, this.schema, runId, plan));
+  /**
+   * Writes a user plan and closes its run as succeeded, in one transaction. Refuses a plan the guard stopped.
+   * `onApplied` hears of the changes as the writes make them, before the commit (see `OnApplied`).
+   */
+  async applyUserPlan(runId: RunId, plan: UserPlan, onApplied?: OnApplied): Promise<AppliedChange[]> {
+    return this.#apply(runId, plan, (db) => writeUserPlan(db, this.schema, runId, plan, onApplied));
   }
 
   /** Writes a group plan (groups and memberships) and closes its run as succeeded, in one transaction. */
-  async applyGroupPlan(runId: RunId, plan: GroupPlan): Promise<AppliedChange[]> {
-    return this.#apply(runId, plan, (db) => writeGroupPlan(db, this.schema, runId, plan));
+  async applyGroupPlan(runId: RunId, plan: GroupPlan, onApplied?: OnApplied): Promise<AppliedChange[]> {
+    return this.#apply(runId, plan, (db) => writeGroupPlan(db, this.schema, runId, plan, onApplied));
   }
 
   async #apply(runId: RunId, plan: UserPlan | GroupPlan, write: (db: Db) => Promise<AppliedChange[]>): Promise<AppliedChange[]> {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { LdapsyncError } from '../shared/index.js';
 import type { UserCreate, UserPlan, UserRemove, UserUpdate } from '../reconcile/index.js';
-import type { AppliedChange, RunId } from './applied-change.js';
+import { AppliedChanges, type AppliedChange, type OnApplied, type RunId } from './applied-change.js';
 import { batchRows, chunks, execBatches, execExpecting, runBatches, type BatchColumn, type Db } from './batch.js';
 import { assignments, columnList, fieldBatchColumns, USER_COLUMNS } from './rows.js';
 
@@ -20,9 +20,10 @@ const UPDATE_COLUMNS: ReadonlyArray<BatchColumn<UserUpdate>> = [{ column: 'id', 
  * Writes a user plan inside the caller's transaction and returns what it did. Order matters for the live-login
  * index: removals free logins first, renamed rows then move their logins aside, updates and revivals take
  * their final logins, and creates come last. Every statement is also limited to the plan's own source, so
- * even a forged plan cannot reach `local` or another profile's rows.
+ * even a forged plan cannot reach `local` or another profile's rows. `onApplied` hears of the changes statement
+ * by statement, as soon as each is known.
  */
-export async function writeUserPlan(db: Db, schema: string, runId: RunId, plan: UserPlan): Promise<AppliedChange[]> {
+export async function writeUserPlan(db: Db, schema: string, runId: RunId, plan: UserPlan, onApplied?: OnApplied): Promise<AppliedChange[]> {
   const users = sql.id(schema, 'users');
   const source = plan.profile;
   const creates: UserCreate[] = [];
@@ -45,7 +46,7 @@ export async function writeUserPlan(db: Db, schema: string, runId: RunId, plan: 
         change satisfies never;
     }
   }
-  const applied: AppliedChange[] = [];
+  const applied = new AppliedChanges(onApplied);
 
   for (const mode of ['disable', 'delete'] as const) {
     const batch = removals.filter((r) => r.mode === mode);
@@ -62,6 +63,7 @@ export async function writeUserPlan(db: Db, schema: string, runId: RunId, plan: 
   for (const r of removals) {
     applied.push({ event: 'user.removed', source, runId, dn: r.dn, externalId: r.externalId, userId: r.id, mode: r.mode, reason: r.reason });
   }
+  applied.announce();
 
   // A live row renamed in this run must not hold its old login while another row takes it (a swap): park it
   // on a value no login can have (chr(1) + id) until the update below gives it its new one.
@@ -89,6 +91,7 @@ export async function writeUserPlan(db: Db, schema: string, runId: RunId, plan: 
   for (const u of updates) {
     applied.push({ event: 'user.updated', source, runId, dn: u.dn, externalId: u.externalId, userId: u.id, changes: u.changes, revived: u.revive });
   }
+  applied.announce();
 
   await runBatches(
     db,
@@ -116,7 +119,8 @@ export async function writeUserPlan(db: Db, schema: string, runId: RunId, plan: 
           fields: c.fields,
         });
       }
+      applied.announce();
     },
   );
-  return applied;
+  return applied.all;
 }

@@ -2,7 +2,7 @@ import type { DeletesConfig, GroupQuery, UserQuery } from '../config/index.js';
 import { Directory, normalizeDn } from '../ldap/index.js';
 import { holdsIdentity, planGroups, planUsers, type DeleteGuard, type DesiredGroup, type DesiredUser, type GroupPlan, type MatchedUser, type Skip, type StoredUser, type StoredUserSummary, type UserPlan } from '../reconcile/index.js';
 import { holdsPackedFields, unpackUser, type AppliedChange, type PackedStoredUser, type RunCounts, type RunId, type Store } from '../store/index.js';
-import { LdapsyncError, logBurst, toLdapsyncError, type Entry, type Logger } from '../shared/index.js';
+import { deferLines, LdapsyncError, toLdapsyncError, type DeferredLines, type Entry, type Logger } from '../shared/index.js';
 import { desiredGroup, desiredUser, isSkip } from './desired.js';
 import { callHooks, loadHooks } from './hooks.js';
 import type { SyncCounts, SyncKind, SyncOutcome, SyncRequest } from './types.js';
@@ -63,8 +63,15 @@ async function execute(request: SyncRequest, store: Store, real: { configHash: s
     }
 
     throwIfAborted(request.signal);
-    const applied = plan.kind === 'users' ? await store.applyUserPlan(runId, plan) : await store.applyGroupPlan(runId, plan);
-    logChanges(applied, logger);
+    const audit = auditLines(logger);
+    let applied: AppliedChange[];
+    try {
+      applied = plan.kind === 'users' ? await store.applyUserPlan(runId, plan, audit.add) : await store.applyGroupPlan(runId, plan, audit.add);
+    } catch (err) {
+      audit.discard();
+      throw err;
+    }
+    audit.release();
     const durationMs = Date.now() - started;
     logger.info({ event: 'sync.finished', profile: profile.name, kind, runId, counts, durationMs }, `${kind} sync of ${profile.name} finished`);
     await callHooks(await loadHooks(request.config.hooks, logger), applied, logger);
@@ -273,13 +280,15 @@ function logFindings(plan: UserPlan | GroupPlan, request: SyncRequest): void {
   );
 }
 
-/** The audit trail: one JSON line per applied change, with everything needed to replay it. */
-function logChanges(applied: ReadonlyArray<AppliedChange>, logger: Logger): void {
+/**
+ * The audit trail: one JSON line per applied change, with everything needed to replay it. The lines are made
+ * while Postgres writes the plan (a first sync of 100,000 users spent 1.2 s making them after the commit) and
+ * written out once it has committed; a run that fails writes none.
+ */
+function auditLines(logger: Logger): DeferredLines<AppliedChange> {
   // The redaction paths (password, *.token, ...) cannot match a change's fixed keys or its mapped target fields,
   // yet pino's wildcard redaction costs more than the rest of the line: a first sync writes one line per row.
   const audit = logger.child({}, { redact: [] });
-  logBurst(audit, () => {
-    for (const change of applied) audit.info(change, change.event);
-  });
+  return deferLines<AppliedChange>(audit, (change) => audit.info(change, change.event));
 }
 

@@ -1,14 +1,18 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const burstScript = fileURLToPath(new URL('./log-burst-process.ts', import.meta.url));
+const deferredScript = fileURLToPath(new URL('./deferred-lines-process.ts', import.meta.url));
 
 /** Runs the burst script in its own process (JSON lines to its stderr, a pipe) and collects what it wrote. */
-function runBurst(lines: number): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
+function runBurst(lines: number, script = burstScript, env = process.env): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', burstScript, String(lines)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, String(lines)], { stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
@@ -37,5 +41,27 @@ describe('logBurst', () => {
     const { stderr } = await runBurst(1);
     const before = JSON.parse(stderr.split('\n')[0] ?? '{}') as { touchedNonBlocking?: boolean; loggerNonBlocking?: boolean };
     expect(before).toMatchObject({ touchedNonBlocking: true, loggerNonBlocking: false });
+  });
+});
+
+describe('deferLines', () => {
+  it('writes released lines in order after the lines logged meanwhile, none of the discarded ones, and leaves no file behind', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'ldapsync-deferred-'));
+    try {
+      // 3,000 lines of 2 KB: several megabytes, so most of them wait in the spool file.
+      const { signal, stderr } = await runBurst(3000, deferredScript, { ...process.env, TMPDIR: tmp });
+      expect(signal).toBe('SIGKILL');
+      const events = stderr
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { event: string; n?: number; spoolFiles?: number });
+      expect(events.map((e) => e.event).filter((e, i, all) => e !== all[i - 1])).toEqual(['before', 'between', 'spooled', 'kept', 'after']);
+      expect(events.filter((e) => e.event === 'kept').map((e) => e.n)).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+      // The lines waited in a file of their own (one, the released set's), unlinked from the start.
+      expect(events.find((e) => e.event === 'spooled')?.spoolFiles).toBe(1);
+      expect((await readdir(tmp)).filter((name) => name.startsWith('ldapsync-'))).toEqual([]);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 });
