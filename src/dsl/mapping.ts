@@ -23,6 +23,11 @@ export interface CompiledMapping {
   readonly fields: ReadonlyArray<string>;
   /** Lower-cased LDAP attribute names the mapping reads ('memberof' if isMemberOf is used), so the reader can ask for only those. */
   readonly attributes: ReadonlyArray<string>;
+  /**
+   * What the mapping was compiled from (the kind, and each field's expression or constant, defaults included):
+   * two mappings with the same signature make the same record of every entry.
+   */
+  readonly signature: string;
   /** Evaluates on one entry. Map fields come back as plain frozen objects. Throws DslError 'dsl.runtime' naming the field and the cause. */
   map(entry: Entry): MappedRecord;
 }
@@ -85,8 +90,10 @@ export function compileMapping(kind: MappingKind, fields: Readonly<Record<string
   const frame = new Frame();
   const attributes = new Set<string>();
   const plans: FieldPlan[] = [];
+  const sources: Array<[string, MappingValue | undefined]> = [];
   for (const target of targets) {
     const value = Object.hasOwn(fields, target.name) ? fields[target.name] : defaults[target.name];
+    sources.push([target.name, value]);
     if (target.type === 'map') {
       const plan = compileMapField(target.name, value, frame, attributes, errors);
       if (plan !== undefined) plans.push(plan);
@@ -96,7 +103,8 @@ export function compileMapping(kind: MappingKind, fields: Readonly<Record<string
     }
   }
   if (errors.length > 0) return { ok: false, errors };
-  const mapping = new Mapping(kind, plans, plans.map(fieldEvaluator), Object.freeze([...attributes].sort()), frame);
+  const signature = JSON.stringify([kind, sources]);
+  const mapping = new Mapping(kind, plans, plans.map(fieldEvaluator), Object.freeze([...attributes].sort()), frame, signature);
   PLANS.set(mapping, plans);
   return { ok: true, mapping };
 }
@@ -105,6 +113,7 @@ class Mapping implements CompiledMapping {
   readonly kind: MappingKind;
   readonly fields: ReadonlyArray<string>;
   readonly attributes: ReadonlyArray<string>;
+  readonly signature: string;
   readonly #plans: ReadonlyArray<FieldPlan>;
   /** One evaluator per field, in field order. */
   readonly #evaluators: ReadonlyArray<Evaluator>;
@@ -119,8 +128,10 @@ class Mapping implements CompiledMapping {
     evaluators: ReadonlyArray<Evaluator>,
     attributes: ReadonlyArray<string>,
     frame: Frame,
+    signature: string,
   ) {
     this.kind = kind;
+    this.signature = signature;
     this.fields = Object.freeze(plans.map((p) => p.name));
     this.attributes = attributes;
     this.#plans = plans;

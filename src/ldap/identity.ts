@@ -1,4 +1,4 @@
-import { LdapsyncError, type Entry } from '../shared/index.js';
+import { LdapsyncError, type AttributeValue, type Entry } from '../shared/index.js';
 
 /**
  * The canonical string of a 16-byte GUID as Active Directory stores objectGUID: the first three fields are
@@ -31,7 +31,11 @@ export function sidToString(bytes: Uint8Array): string {
  */
 export function identityOf(entry: Entry, idAttribute: string): string | undefined {
   const name = idAttribute.toLowerCase();
-  const value = entry.attributes.get(name)?.[0];
+  return identityOfValue(name, entry.attributes.get(name)?.[0]);
+}
+
+/** `identityOf` of the first value of the (lower-cased) attribute `name`. */
+export function identityOfValue(name: string, value: AttributeValue | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'string') return value === '' ? undefined : value;
   if (value.length === 0) return undefined;

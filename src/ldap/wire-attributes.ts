@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { hash } from 'node:crypto';
 import { inspect } from 'node:util';
 import { BINARY_ATTRIBUTES, type AttributeValue } from '../shared/index.js';
 
@@ -29,6 +30,21 @@ export class WireAttributes extends Map<string, AttributeValue[]> {
   constructor(bytes: Buffer) {
     super();
     this.#bytes = bytes;
+  }
+
+  /**
+   * A digest (SHA-256, base64) of the attributes exactly as the server sent them, values and their order alike:
+   * equal digests mean equal attributes. undefined once the attributes have been decoded (their bytes are gone).
+   */
+  digest(): string | undefined {
+    return this.#bytes === undefined ? undefined : hash('sha256', this.#bytes, 'base64');
+  }
+
+  /** The first value of one attribute (a lower-cased key), read without decoding the others. */
+  first(key: string): AttributeValue | undefined {
+    const bytes = this.#bytes;
+    if (bytes === undefined) return super.get(key)?.[0];
+    return firstValue(bytes, key);
   }
 
   #load(): void {
@@ -188,6 +204,26 @@ function decodeAttributes(buf: Buffer, target: Map<string, AttributeValue[]>): v
     if (values === undefined) mapSet.call(target, key, []);
     pos = attributeEnd;
   }
+}
+
+/** The first value of the attribute `key` in a validated attribute list, decoded as decodeAttributes would. */
+function firstValue(buf: Buffer, key: string): AttributeValue | undefined {
+  let pos = 0;
+  let index = 0;
+  while (pos < buf.length) {
+    const attributeEnd = skipHeader(buf, pos);
+    const typeEnd = skipHeader(buf, lengthEnd);
+    const known = attributeKey(buf, lengthEnd, typeEnd, index++);
+    if (known.key === key) {
+      const setEnd = skipHeader(buf, typeEnd);
+      if (lengthEnd < setEnd) {
+        const valueEnd = skipHeader(buf, lengthEnd);
+        return known.binary ? new Uint8Array(buf.subarray(lengthEnd, valueEnd)) : text(buf, lengthEnd, valueEnd);
+      }
+    }
+    pos = attributeEnd;
+  }
+  return undefined;
 }
 
 interface AttributeKey {

@@ -48,6 +48,8 @@ export interface UsersTable {
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   removed_at: Date | null;
+  /** What the sync last wrote the row from (migration 0005); applications leave it alone. */
+  entry_digest: string | null;
 }
 
 export interface GroupsTable {

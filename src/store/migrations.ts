@@ -155,6 +155,27 @@ function migrations(schema: string): Record<string, Migration> {
         await sql`${checkRefsFunction(t, 'CREATE OR REPLACE', 'least-missing')}`.execute(db);
       },
     },
+    '0005_user_entry_digest': {
+      // The digest of the directory entry a sync last wrote the row from (src/sync/entry-digest.ts): a resync
+      // knows an entry with the same digest holds its row's record without mapping it or reading the row's
+      // fields. Any update that does not set a new digest (an application's, a login's, a removal's) forgets
+      // it, so that a row changed by anything but a sync of its entry is compared in full again.
+      async up(db: Kysely<unknown>): Promise<void> {
+        await sql`ALTER TABLE ${t('users')} ADD COLUMN entry_digest text`.execute(db);
+        await sql`
+          CREATE FUNCTION ${t('users_forget_entry_digest')}() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            IF NEW.entry_digest IS NOT DISTINCT FROM OLD.entry_digest THEN
+              NEW.entry_digest := NULL;
+            END IF;
+            RETURN NEW;
+          END
+          $$`.execute(db);
+        await sql`
+          CREATE TRIGGER users_forget_entry_digest BEFORE UPDATE ON ${t('users')}
+          FOR EACH ROW WHEN (OLD.entry_digest IS NOT NULL) EXECUTE FUNCTION ${t('users_forget_entry_digest')}()`.execute(db);
+      },
+    },
   };
 }
 

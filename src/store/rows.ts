@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { ElementType } from './array-literal.js';
 import type { BatchColumn } from './batch.js';
-import { GROUP_FIELDS, sameValue, USER_FIELDS, type MappedRecord, type StoredGroup, type StoredUser, type StoredUserSummary, type TargetField } from '../reconcile/index.js';
+import { GROUP_FIELDS, USER_FIELDS, type MappedRecord, type StoredGroup, type StoredUser, type StoredUserSummary, type TargetField } from '../reconcile/index.js';
 
 /** A mapped field and the column it is written to. */
 export interface FieldColumn {
@@ -83,26 +83,14 @@ export function toStoredGroup(row: Row): StoredGroup {
 }
 
 /**
- * A user row as a sync first reads it: its identity, its text fields in one JSON array text (what Postgres'
- * array_to_json prints: `[null,"a","b"]`), and its other fields (a number, the maps) as values. Reading
- * 100,000 rows so takes two thirds of the time and holds a third less than whole rows; `unpackUser` makes the
- * whole row.
+ * A user row as a sync first reads it: its identity, and the digest of the entry it was last written from
+ * (null when it was written otherwise, or changed since: see migration 0005). No fields: a row whose entry
+ * has the same digest holds its record, and only the other rows are read whole.
  */
-export interface PackedStoredUser extends StoredUserSummary {
-  /** The fields of PACKED_USER_COLUMNS, in their order. */
-  readonly packedFields: string;
-  /** The fields of LOOSE_USER_COLUMNS, by field name. */
-  readonly loose: Readonly<Record<string, unknown>>;
-}
-
-/** Text columns, packed; the others are read as values, since text alone would not tell 5 from "5". */
-export const PACKED_USER_COLUMNS: ReadonlyArray<FieldColumn> = USER_COLUMNS.filter((c) => c.sqlType === 'text');
-export const LOOSE_USER_COLUMNS: ReadonlyArray<FieldColumn> = USER_COLUMNS.filter((c) => c.sqlType !== 'text');
+export type DigestedUserSummary = StoredUserSummary & { readonly entryDigest: string | null };
 
 /** One object literal, as in toStoredUser: spreading a shared identity object made 100,000 rows a half larger. */
-export function toPackedStoredUser(row: Row): PackedStoredUser {
-  const loose: Record<string, unknown> = {};
-  for (const c of LOOSE_USER_COLUMNS) loose[c.name] = row[c.column] ?? null;
+export function toDigestedUserSummary(row: Row): DigestedUserSummary {
   return {
     id: row['id'] as number,
     source: row['source'] as string,
@@ -112,37 +100,8 @@ export function toPackedStoredUser(row: Row): PackedStoredUser {
     login: row['login'] as string,
     enabled: row['enabled'] as boolean,
     removedAt: (row['removed_at'] as Date | null) ?? null,
-    packedFields: row['packed_fields'] as string,
-    loose,
+    entryDigest: (row['entry_digest'] as string | null) ?? null,
   };
-}
-
-/** The whole row of a packed one. */
-export function unpackUser(row: PackedStoredUser): StoredUser {
-  const { packedFields, loose, ...identity } = row;
-  const values = JSON.parse(packedFields) as unknown[];
-  const fields: Record<string, unknown> = { ...USER_BLANK };
-  PACKED_USER_COLUMNS.forEach((c, i) => {
-    const value = values[i];
-    if (value !== null && value !== undefined) fields[c.name] = value;
-  });
-  for (const c of LOOSE_USER_COLUMNS) if (loose[c.name] !== null && loose[c.name] !== undefined) fields[c.name] = loose[c.name];
-  return { ...identity, fields: fields as MappedRecord };
-}
-
-/** The values of one entry's packed fields, reused from entry to entry (JSON.stringify is done with it at once). */
-const scratch: unknown[] = new Array<unknown>(PACKED_USER_COLUMNS.length);
-
-/**
- * Whether a packed row's fields hold exactly these mapped fields: the loose ones are the same (`sameValue`),
- * and the text ones, put in an array, print as the row's text. Every packed value of a row is a string or
- * null, and JSON.stringify prints only strings as strings, so equal texts mean equal values. False may still
- * be the same record (a string escaped otherwise): the planner's comparison of the whole row then decides.
- */
-export function holdsPackedFields(row: PackedStoredUser, fields: MappedRecord): boolean {
-  for (const c of LOOSE_USER_COLUMNS) if (!sameValue(row.loose[c.name], fields[c.name])) return false;
-  for (let i = 0; i < PACKED_USER_COLUMNS.length; i++) scratch[i] = fields[(PACKED_USER_COLUMNS[i] as FieldColumn).name] ?? null;
-  return JSON.stringify(scratch) === row.packedFields;
 }
 
 /** The batch columns that carry mapped fields, read from each item's `fields`. */

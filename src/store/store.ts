@@ -11,8 +11,8 @@ import type { Database } from './database.js';
 import { writeGroupPlan } from './group-writes.js';
 import { InCodeMigrationProvider } from './migrations.js';
 import type { ProfileLocks } from './profile-locks.js';
-import { columnList, GROUP_COLUMNS, LOOSE_USER_COLUMNS, PACKED_USER_COLUMNS, toPackedStoredUser, toStoredGroup, toStoredUser, USER_COLUMNS, type PackedStoredUser } from './rows.js';
-import { writeUserPlan } from './user-writes.js';
+import { columnList, GROUP_COLUMNS, toDigestedUserSummary, toStoredGroup, toStoredUser, USER_COLUMNS, type DigestedUserSummary } from './rows.js';
+import { writeUserPlan, type EntryDigests } from './user-writes.js';
 
 export type SyncKind = 'users' | 'groups';
 export type RunTrigger = 'schedule' | 'cli' | 'reload' | 'login';
@@ -162,17 +162,13 @@ export class Store implements AsyncDisposable {
     });
   }
 
-  /**
-   * Every row of one source, removed ones included, packed as a sync first compares them (`PackedStoredUser`):
-   * quicker to read and lighter to hold than `usersOf`'s whole rows.
-   */
-  async packedUsersOf(source: string): Promise<PackedStoredUser[]> {
+  /** Every row of one source, removed ones included, as a sync first reads them: identity and entry digest, no fields. */
+  async userSummariesOf(source: string): Promise<DigestedUserSummary[]> {
     return this.#run('reading users', 'users', async () => {
       const { rows } = await sql<Record<string, unknown>>`
-        SELECT id, source, external_id, dn, username, login, enabled, removed_at,
-               array_to_json(ARRAY[${columnList(PACKED_USER_COLUMNS)}])::text AS packed_fields, ${columnList(LOOSE_USER_COLUMNS)}
+        SELECT id, source, external_id, dn, username, login, enabled, removed_at, entry_digest
         FROM ${this.#table('users')} WHERE source = ${source}`.execute(this.#db);
-      return rows.map(toPackedStoredUser);
+      return rows.map(toDigestedUserSummary);
     });
   }
 
@@ -274,10 +270,11 @@ export class Store implements AsyncDisposable {
 
   /**
    * Writes a user plan and closes its run as succeeded, in one transaction. Refuses a plan the guard stopped.
-   * `onApplied` hears of the changes as the writes make them, before the commit (see `OnApplied`).
+   * `onApplied` hears of the changes as the writes make them, before the commit (see `OnApplied`). `digests`
+   * are written with the rows (see `EntryDigests`).
    */
-  async applyUserPlan(runId: RunId, plan: UserPlan, onApplied?: OnApplied): Promise<AppliedChange[]> {
-    return this.#apply(runId, plan, (db) => writeUserPlan(db, this.schema, runId, plan, onApplied));
+  async applyUserPlan(runId: RunId, plan: UserPlan, onApplied?: OnApplied, digests?: EntryDigests): Promise<AppliedChange[]> {
+    return this.#apply(runId, plan, (db) => writeUserPlan(db, this.schema, runId, plan, onApplied, digests));
   }
 
   /** Writes a group plan (groups and memberships) and closes its run as succeeded, in one transaction. */

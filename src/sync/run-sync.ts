@@ -1,9 +1,10 @@
 import type { DeletesConfig, GroupQuery, UserQuery } from '../config/index.js';
 import { Directory, normalizeDn } from '../ldap/index.js';
 import { holdsIdentity, planGroups, planUsers, type DeleteGuard, type DesiredGroup, type DesiredUser, type GroupPlan, type MatchedUser, type Skip, type StoredUser, type StoredUserSummary, type UserPlan } from '../reconcile/index.js';
-import { holdsPackedFields, unpackUser, type AppliedChange, type PackedStoredUser, type RunCounts, type RunId, type Store } from '../store/index.js';
+import type { AppliedChange, DigestedUserSummary, EntryDigests, RunCounts, RunId, Store } from '../store/index.js';
 import { deferLines, LdapsyncError, toLdapsyncError, type DeferredLines, type Entry, type Logger } from '../shared/index.js';
 import { desiredGroup, desiredUser, isSkip } from './desired.js';
+import { entryDigest, quickIdentity, recordKey } from './entry-digest.js';
 import { callHooks, loadHooks } from './hooks.js';
 import type { SyncCounts, SyncKind, SyncOutcome, SyncRequest } from './types.js';
 
@@ -46,7 +47,7 @@ async function execute(request: SyncRequest, store: Store, real: { configHash: s
   try {
     if (real !== undefined) runId = await store.beginRun({ source: profile.name, kind, trigger: request.trigger, dryRun: false, configHash: real.configHash });
     const deletes = effectiveDeletes(profile.deletes, request.deletes);
-    const plan = kind === 'users' ? await planUserSync(request, store, deletes) : await planGroupSync(request, store, deletes);
+    const { plan, digests } = kind === 'users' ? await planUserSync(request, store, deletes) : { plan: await planGroupSync(request, store, deletes), digests: undefined };
     logSkips(plan.skipped, request);
     logFindings(plan, request);
     const counts = countsOf(plan, plan.counts.created + plan.counts.updated + plan.counts.unchanged + plan.counts.skipped + plan.counts.conflicts);
@@ -66,7 +67,7 @@ async function execute(request: SyncRequest, store: Store, real: { configHash: s
     const audit = auditLines(logger);
     let applied: AppliedChange[];
     try {
-      applied = plan.kind === 'users' ? await store.applyUserPlan(runId, plan, audit.add) : await store.applyGroupPlan(runId, plan, audit.add);
+      applied = plan.kind === 'users' ? await store.applyUserPlan(runId, plan, audit.add, digests) : await store.applyGroupPlan(runId, plan, audit.add);
     } catch (err) {
       audit.discard();
       throw err;
@@ -145,44 +146,65 @@ async function readDirectory<T extends DesiredUser | MatchedUser | DesiredGroup>
 }
 
 /**
- * The profile's rows are read (packed) before the directory, and each entry is compared with its row as it
- * arrives: an entry whose row holds its record already is kept by its identity alone, and the row as a summary
- * in the entry's strings, so that an unchanged directory is held neither twice over, as entries and as rows,
- * nor with its fields at all. Only the rows of the other entries are unpacked for the planner to compare.
+ * The profile's rows are read before the directory, without their fields, and each entry is looked up as it
+ * arrives: one whose row was written from an entry with the same digest, under the same DN, holds its record
+ * already, and is kept by its identity alone, neither mapped nor decoded beyond its id. Only the other entries
+ * are mapped, and only their rows are then read whole for the planner to compare.
  */
-async function planUserSync(request: SyncRequest, store: Store, deletes: DeletesConfig): Promise<UserPlan> {
+async function planUserSync(request: SyncRequest, store: Store, deletes: DeletesConfig): Promise<{ plan: UserPlan; digests: EntryDigests }> {
   const { profile } = request;
   const query: UserQuery = profile.users;
-  const own = new Map<string, PackedStoredUser | StoredUserSummary>();
-  for (const row of await store.packedUsersOf(profile.name)) own.set(row.externalId, row);
+  const key = recordKey(profile, query);
+  const own = new Map<string, DigestedUserSummary>();
+  for (const row of await store.userSummariesOf(profile.name)) own.set(row.externalId, row);
+  const digestOf = new Map<string, string>();
   const { desired, skipped } = await readDirectory<DesiredUser | MatchedUser>(
     request,
     (d) => d.users(query.mapping.attributes),
     (entry) => {
+      const digest = entryDigest(entry, key);
+      if (digest !== undefined) {
+        const matched = matchedByDigest(entry, digest, own, query);
+        if (matched !== undefined) return matched;
+      }
       const user = desiredUser(entry, profile, query);
-      if (isSkip(user)) return user;
-      const row = own.get(user.externalId);
-      if (row === undefined || !isPacked(row) || !holdsIdentity(row, user) || !holdsPackedFields(row, user.fields)) return user;
-      const matched: MatchedUser = { externalId: user.externalId, dn: user.dn, username: user.username, login: user.login };
-      own.set(user.externalId, summaryOf(row, matched));
-      return matched;
+      if (!isSkip(user) && digest !== undefined) digestOf.set(user.externalId, digest);
+      return user;
     },
   );
-  const compared = new Set<string>();
-  for (const user of desired) if (user.fields !== undefined) compared.add(user.externalId);
-  // A row whose entry is to be compared is needed whole; one without an entry (missing, or skipped) is not.
-  const rows = [...own.values()].map((row) => (!isPacked(row) ? row : compared.has(row.externalId) ? unpackUser(row) : summaryOf(row, row)));
-  const others = await store.usersWithLogins(loginsToCheck(desired, rows), profile.name);
-  return planUsers({ profile: profile.name, desired, stored: [...rows, ...others], skipped, deletes, now: new Date() });
+  const compared: string[] = [];
+  for (const user of desired) if (user.fields !== undefined && own.has(user.externalId)) compared.push(user.externalId);
+  // Many rows to compare (a changed mapping, a first sync with digests): reading them all beats looking each up.
+  const whole = compared.length > own.size / 4 ? await store.usersOf(profile.name) : await store.usersByExternalIds(profile.name, compared);
+  const rows = new Map<string, StoredUser | StoredUserSummary>(own);
+  for (const row of whole) if (row.externalId !== '') rows.set(row.externalId, row);
+  const stored = [...rows.values()];
+  const others = await store.usersWithLogins(loginsToCheck(desired, stored), profile.name);
+  const plan = planUsers({ profile: profile.name, desired, stored: [...stored, ...others], skipped, deletes, now: new Date() });
+
+  // Entries compared in full and found unchanged: their rows get their digests, if they hold others.
+  const touched = new Set<string>();
+  for (const change of plan.changes) touched.add(change.externalId);
+  const refresh: Array<{ id: number; digest: string }> = [];
+  for (const [externalId, digest] of digestOf) {
+    const row = own.get(externalId);
+    if (row !== undefined && row.removedAt === null && row.entryDigest !== digest && !touched.has(externalId)) refresh.push({ id: row.id, digest });
+  }
+  return { plan, digests: { of: digestOf, refresh } };
 }
 
-function isPacked(row: PackedStoredUser | StoredUserSummary): row is PackedStoredUser {
-  return 'packedFields' in row;
-}
-
-/** The identity of a row, in `user`'s strings (equal to the row's when the entry matched), so that the row's copies can go. */
-function summaryOf(row: StoredUserSummary, user: MatchedUser): StoredUserSummary {
-  return { id: row.id, source: row.source, externalId: user.externalId, dn: user.dn, username: user.username, login: user.login, enabled: row.enabled, removedAt: row.removedAt };
+/** The entry as its row's identity when the row was written from an entry with this digest and DN; otherwise undefined. */
+function matchedByDigest(entry: Entry, digest: string, own: ReadonlyMap<string, DigestedUserSummary>, query: UserQuery): MatchedUser | undefined {
+  let externalId: string | undefined;
+  try {
+    externalId = quickIdentity(entry, query.idAttribute);
+  } catch {
+    // A malformed id: the full path says why the entry is skipped.
+    return undefined;
+  }
+  const row = externalId === undefined ? undefined : own.get(externalId);
+  if (row === undefined || row.entryDigest !== digest || row.removedAt !== null || row.dn !== entry.dn) return undefined;
+  return { externalId: row.externalId, dn: row.dn, username: row.username, login: row.login };
 }
 
 /**

@@ -341,7 +341,7 @@ describe('errors', () => {
   });
 
   it('refuses a mapping it did not make', () => {
-    const fake: CompiledMapping = { kind: 'users', fields: [], attributes: [], map: () => ({}) };
+    const fake: CompiledMapping = { kind: 'users', fields: [], attributes: [], signature: '', map: () => ({}) };
     expect(() => interpretMapping(fake, fry)).toThrow(TypeError);
   });
 });

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { LdapDecodeError, MessageDecoder, type OperationResult } from '../../src/ldap/message-decoder.js';
+import type { WireAttributes } from '../../src/ldap/wire-attributes.js';
 import type { Entry } from '../../src/shared/index.js';
 import { pagedResultsControl, result, searchEntry, tlv } from './ber.js';
 
@@ -110,6 +111,39 @@ describe('MessageDecoder', () => {
     const { entries, decoder: d } = decoder();
     d.feed(alice);
     expect(inspect(entries[0]?.entry.attributes)).toContain('alice@example.org');
+  });
+
+  it('reads one attribute without decoding the others, and digests the attributes as they came until they are decoded', () => {
+    const decode = (bytes: Buffer): Entry => {
+      const d = decoder();
+      d.decoder.feed(bytes);
+      return (d.entries[0] as { entry: Entry }).entry;
+    };
+    const wire = (entry: Entry) => entry.attributes as WireAttributes;
+    const entry = decode(alice);
+    expect(wire(entry).first('mail')).toBe('alice@example.org');
+    expect(wire(entry).first('jpegphoto')).toEqual(Uint8Array.from([0xff, 0xd8, 0x00, 0xd9]));
+    expect(wire(entry).first('usercertificate')).toEqual(Uint8Array.from([0x30, 0x82, 0x01]));
+    expect(wire(entry).first('cn;lang-nl')).toBe('Alice');
+    expect(wire(entry).first('title')).toBeUndefined();
+
+    const digest = wire(entry).digest();
+    expect(digest).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    expect(wire(decode(alice)).digest()).toBe(digest);
+    const changed = searchEntry(7, 'uid=alice,ou=people,dc=example,dc=org', [
+      ['objectClass', ['inetOrgPerson', 'posixAccount']],
+      ['CN', ['Alice Andersen']],
+      ['mail', ['a.andersen@example.com', 'alice@example.org']],
+      ['jpegPhoto', [Uint8Array.from([0xff, 0xd8, 0x00, 0xd9])]],
+      ['userCertificate;binary', [Uint8Array.from([0x30, 0x82, 0x01])]],
+      ['cn;lang-nl', ['Alice']],
+    ]);
+    expect(wire(decode(changed)).digest()).not.toBe(digest);
+
+    // Once read as a Map, the bytes are gone: no digest, and first() answers from the decoded values.
+    expect(entry.attributes.get('cn')).toEqual(['Alice Andersen']);
+    expect(wire(entry).digest()).toBeUndefined();
+    expect(wire(entry).first('mail')).toBe('alice@example.org');
   });
 
   it('decodes results: code, matched DN, diagnostic message, referrals and the paged results cookie', () => {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { USER_FIELDS, type MappedRecord } from '../../src/reconcile/index.js';
-import { holdsPackedFields, MIGRATION_NAMES, unpackUser, type AppliedChange, type Store } from '../../src/store/index.js';
+import { USER_FIELDS } from '../../src/reconcile/index.js';
+import { MIGRATION_NAMES, type AppliedChange, type EntryDigests, type Store } from '../../src/store/index.js';
 import { openTestStore, withPgClient, type Backend } from '../helpers/postgres.js';
 import { deletes, groupPlan, insertLocalUser, person, snapshot, syncGroups, syncUsers, team, userPlan } from './sync-helpers.js';
 
@@ -204,40 +204,38 @@ describe.each(BACKENDS)('store on %s', (backend) => {
     });
   });
 
-  describe('packed rows (what a sync compares entries with)', () => {
-    it("finds every written record in its packed row, whatever its text holds, and any changed field not", async () => {
-      const profile = 'packed';
-      const odd = [
-        person('pkplain'),
-        person('pkquotes', { fields: { displayName: 'Bender "Bending" Rodríguez \\ back\\slash', notes: 'tab\there\nnew line\r\u0001\u001f\u007f end' } }),
-        person('pkunicode', { fields: { displayName: '贝德 🤖 ß\u2028\u2029', jobTitle: '', workPhone: ' ' } }),
-        person('pknumbers', { fields: { diskQuota: 0, userCustomFields: { z: 1, a: { nested: [1, 'two', null, true] } } } }),
-        person('pkempty', { fields: { diskQuota: null, userCustomFields: null, contactCustomFields: {} } }),
-      ];
-      await syncUsers(store, profile, odd);
-      const rows = new Map((await store.packedUsersOf(profile)).map((r) => [r.externalId, r]));
-      for (const user of odd) {
-        const row = rows.get(user.externalId);
-        if (row === undefined) throw new Error(`no row for ${user.externalId}`);
-        expect(holdsPackedFields(row, user.fields), user.username).toBe(true);
-        expect(unpackUser(row)).toEqual((await store.usersOf(profile)).find((r) => r.externalId === user.externalId));
-      }
-      const changed: ReadonlyArray<[string, MappedRecord]> = [
-        ['pkquotes', { displayName: 'Bender "Bending" Rodríguez \\ back\\slash!' }],
-        ['pkunicode', { jobTitle: null }],
-        ['pknumbers', { diskQuota: 1 }],
-        ['pknumbers', { userCustomFields: { z: 1, a: { nested: [1, 'two', null, false] } } }],
-        ['pkempty', { contactCustomFields: { x: 1 } }],
-        ['pkplain', { organization: 'Planet Express' }],
-      ];
-      for (const [name, fields] of changed) {
-        const row = rows.get(`uuid-${name}`);
-        const user = odd.find((u) => u.username === name);
-        if (row === undefined || user === undefined) throw new Error(`no ${name}`);
-        expect(holdsPackedFields(row, { ...user.fields, ...fields }), `${name} ${JSON.stringify(fields)}`).toBe(false);
-      }
-      // And a resync of the same entries, through the packed comparison, writes nothing.
-      expect((await userPlan(store, profile, odd)).counts).toMatchObject({ unchanged: odd.length, updated: 0, created: 0 });
+  describe('entry digests (how a resync knows an unchanged entry)', () => {
+    it('keeps the digest a sync wrote a row from, and forgets it when anything but a sync of the entry updates the row', async () => {
+      const profile = 'digests';
+      const digestsOf = async () => new Map((await store.userSummariesOf(profile)).map((r) => [r.username, r.entryDigest]));
+      const apply = async (desired: ReturnType<typeof person>[], digests: EntryDigests, del = deletes()) => {
+        const plan = await userPlan(store, profile, desired, del);
+        const runId = await store.beginRun({ source: profile, kind: 'users', trigger: 'cli', dryRun: false, configHash: 'x' });
+        return store.applyUserPlan(runId, plan, undefined, digests);
+      };
+      const fry = person('dgfry');
+      const leela = person('dgleela');
+      await apply([fry, leela], { of: new Map([[fry.externalId, 'k:fry-1']]), refresh: [] });
+      expect(await digestsOf()).toEqual(new Map([['dgfry', 'k:fry-1'], ['dgleela', null]]));
+
+      // A row found unchanged gets its entry's digest, and nothing else about it changes.
+      const [leelaBefore] = await store.usersByExternalIds(profile, [leela.externalId]);
+      const updatedAt = async (username: string) =>
+        (await store.kysely.selectFrom('users').select('updated_at').where('source', '=', profile).where('username', '=', username).executeTakeFirstOrThrow()).updated_at;
+      const leelaUpdated = await updatedAt('dgleela');
+      const refreshed = await apply([fry, leela], { of: new Map(), refresh: [{ id: leelaBefore?.id ?? 0, digest: 'k:leela-1' }] });
+      expect(refreshed).toEqual([]);
+      expect(await digestsOf()).toEqual(new Map([['dgfry', 'k:fry-1'], ['dgleela', 'k:leela-1']]));
+      expect(await updatedAt('dgleela')).toEqual(leelaUpdated);
+      expect(await store.usersByExternalIds(profile, [leela.externalId])).toEqual([leelaBefore]);
+
+      // An update by the sync keeps the new digest; an application's update, or a removal, forgets it.
+      await apply([{ ...fry, fields: { ...fry.fields, jobTitle: 'Delivery Boy' } }, leela], { of: new Map([[fry.externalId, 'k:fry-2']]), refresh: [] });
+      expect((await digestsOf()).get('dgfry')).toBe('k:fry-2');
+      await store.kysely.updateTable('users').set({ job_title: 'Captain' }).where('source', '=', profile).where('username', '=', 'dgfry').execute();
+      expect((await digestsOf()).get('dgfry')).toBeNull();
+      await apply([fry], { of: new Map(), refresh: [] }, deletes({ enabled: true, maxPercentage: 100 }));
+      expect(await digestsOf()).toEqual(new Map([['dgfry', null], ['dgleela', null]]));
     });
   });
 

@@ -80,6 +80,37 @@ describe.each(BACKENDS)('user sync against slapd (%s)', SLOW, (backend: Backend)
     expect(second).toMatchObject({ status: 'succeeded', counts: { created: 0, updated: 0, removed: 0, unchanged: COMPANY_USERS } });
   });
 
+  it('knows unchanged entries by their digests, yet puts right a row changed by hand and follows a changed mapping', async () => {
+    await world.sync('users');
+    const synced = await world.users();
+    expect(synced.every((u) => typeof u.entry_digest === 'string')).toBe(true);
+
+    // An application edits a synced row: the row forgets its digest, so the next sync compares it and puts it back.
+    await world.withStore((store) => store.kysely.updateTable('users').set({ job_title: 'Hacked' }).where('source', '=', 'demo').where('username', '=', 'alice').execute());
+    const repaired = await world.sync('users');
+    expect(repaired.result).toMatchObject({ status: 'succeeded', counts: { updated: 1, unchanged: COMPANY_USERS - 1 } });
+    expect(changeLines(repaired.logs)).toEqual([
+      expect.objectContaining({ event: 'user.updated', changes: { jobTitle: { old: 'Hacked', new: 'Chief Technology Officer' } } }),
+    ]);
+    expect(await world.user('alice')).toMatchObject({ job_title: 'Chief Technology Officer', entry_digest: synced.find((u) => u.username === 'alice')?.entry_digest });
+
+    // The same mapping written otherwise: every entry is compared again, nothing changes, only the digests are new.
+    await world.configure({ profiles: [{ users: { mapping: { enabled: "(employeeType != 'disabled')" } } }] });
+    const before = await world.users();
+    const rekeyed = await world.sync('users');
+    expect(rekeyed.result).toMatchObject({ status: 'succeeded', counts: { created: 0, updated: 0, unchanged: COMPANY_USERS } });
+    expect(changeLines(rekeyed.logs)).toEqual([]);
+    const after = await world.users();
+    expect(after.map(({ entry_digest: _, ...row }) => row)).toEqual(before.map(({ entry_digest: _, ...row }) => row));
+    expect(after.filter((u, i) => u.entry_digest === before[i]?.entry_digest)).toEqual([]);
+
+    // A mapping that makes other records: every row is updated, though not one entry changed.
+    await world.configure({ profiles: [{ users: { mapping: { enabled: "employeeType != 'disabled'", homeDir: "'/srv/' + uid" } } }] });
+    const remapped = await world.sync('users');
+    expect(remapped.result).toMatchObject({ status: 'succeeded', counts: { updated: COMPANY_USERS } });
+    expect((await world.user('alice')).home_dir).toBe('/srv/alice');
+  });
+
   it('turns a changed attribute into an update with old and new values, in the plan and in the audit line', async () => {
     await world.sync('users');
     const dave = await world.user('dave');

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Profile, UserQuery } from '../config/index.js';
+import { identityOfValue, WireAttributes } from '../ldap/index.js';
+import type { Entry } from '../shared/index.js';
+
+/**
+ * Entry digests let a resync know an entry's row holds its record without mapping the entry or reading the
+ * row's fields: a user row keeps the digest of the entry it was last written from (`entry_digest`), and an
+ * entry with the same digest, under the same DN, makes the same record.
+ *
+ * A digest is the record key (below) and a SHA-256 of the entry's attributes as the server sent them. The
+ * record key covers everything else a record is made from: the profile, its primary domain (logins), the id
+ * and username attributes, the mapping's signature, and the ldapsync version (whose code does the mapping).
+ * Any change to one of them changes every key, so the next sync compares every entry in full again, and
+ * writes the new digests of rows that were unchanged.
+ */
+export function recordKey(profile: Profile, query: UserQuery): string {
+  const made = [profile.name, profile.domains[0] ?? null, query.idAttribute.toLowerCase(), query.usernameAttribute.toLowerCase(), query.mapping.signature, version()];
+  return createHash('sha256').update(JSON.stringify(made)).digest('base64').slice(0, 16);
+}
+
+/** The entry's digest under `key`, or undefined when its attributes are not the server's bytes (then it is compared in full). */
+export function entryDigest(entry: Entry, key: string): string | undefined {
+  const attributes = entry.attributes;
+  if (!(attributes instanceof WireAttributes)) return undefined;
+  const digest = attributes.digest();
+  return digest === undefined ? undefined : `${key}:${digest}`;
+}
+
+/** The entry's identity (as `identityOf` reads it) without decoding its other attributes. Throws as `identityOf` does. */
+export function quickIdentity(entry: Entry, idAttribute: string): string | undefined {
+  const name = idAttribute.toLowerCase();
+  const attributes = entry.attributes;
+  return identityOfValue(name, attributes instanceof WireAttributes ? attributes.first(name) : attributes.get(name)?.[0]);
+}
+
+let knownVersion: string | undefined;
+
+/** ldapsync's version, from the package.json above this module (in src/ or in the bundle of dist/). */
+function version(): string {
+  if (knownVersion !== undefined) return knownVersion;
+  knownVersion = 'unknown';
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'ldapsync' && typeof pkg.version === 'string') {
+        knownVersion = pkg.version;
+        break;
+      }
+    } catch {
+      // No package.json here: look further up.
+    }
+    if (dirname(dir) === dir) break;
+  }
+  return knownVersion;
+}
