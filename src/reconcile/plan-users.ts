@@ -64,11 +64,8 @@ export function holdsRecord(row: StoredUser, user: DesiredUser): boolean {
   return holdsIdentity(row, user) && noteFieldChanges(undefined, COMPARED_FIELDS, row.fields, user.fields) === undefined;
 }
 
-/**
- * Whether a live row holds this entry's DN, username, login and enabled state: with its fields the same as well
- * (compared however the caller holds them; `holdsRecord` for a whole row), it holds the entry's record.
- */
-export function holdsIdentity(row: StoredRow, user: DesiredUser): boolean {
+/** Whether a live row holds this entry's DN, username, login and enabled state (with its fields, `holdsRecord`). */
+function holdsIdentity(row: StoredRow, user: DesiredUser): boolean {
   return row.removedAt === null && row.dn === user.dn && row.username === user.username && row.login === user.login && row.enabled === desiredEnabled(user);
 }
 

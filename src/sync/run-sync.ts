@@ -1,6 +1,6 @@
 import type { DeletesConfig, GroupQuery, UserQuery } from '../config/index.js';
 import { Directory, normalizeDn } from '../ldap/index.js';
-import { holdsIdentity, planGroups, planUsers, type DeleteGuard, type DesiredGroup, type DesiredUser, type GroupPlan, type MatchedUser, type Skip, type StoredUser, type StoredUserSummary, type UserPlan } from '../reconcile/index.js';
+import { planGroups, planUsers, type DeleteGuard, type DesiredGroup, type DesiredUser, type GroupPlan, type MatchedUser, type Skip, type StoredUser, type StoredUserSummary, type UserPlan } from '../reconcile/index.js';
 import type { AppliedChange, DigestedUserSummary, EntryDigests, RunCounts, RunId, Store } from '../store/index.js';
 import { deferLines, LdapsyncError, toLdapsyncError, type DeferredLines, type Entry, type Logger } from '../shared/index.js';
 import { desiredGroup, desiredUser, isSkip } from './desired.js';
@@ -182,9 +182,11 @@ async function planUserSync(request: SyncRequest, store: Store, deletes: Deletes
   const others = await store.usersWithLogins(loginsToCheck(desired, stored), profile.name);
   const plan = planUsers({ profile: profile.name, desired, stored: [...stored, ...others], skipped, deletes, now: new Date() });
 
-  // Entries compared in full and found unchanged: their rows get their digests, if they hold others.
+  // Entries compared in full and found unchanged: their rows get their digests, if they hold others. Not a row
+  // the plan changes, leaves alone (a conflict) or keeps as it is for an entry skipped (one of a shared id).
   const touched = new Set<string>();
   for (const change of plan.changes) touched.add(change.externalId);
+  for (const skip of plan.skipped) if (skip.externalId !== undefined) touched.add(skip.externalId);
   const refresh: Array<{ id: number; digest: string }> = [];
   for (const [externalId, digest] of digestOf) {
     const row = own.get(externalId);

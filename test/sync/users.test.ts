@@ -111,6 +111,28 @@ describe.each(BACKENDS)('user sync against slapd (%s)', SLOW, (backend: Backend)
     expect((await world.user('alice')).home_dir).toBe('/srv/alice');
   });
 
+  it('gives no digest to a row whose id another entry shares: its hand edit is still put right once the id is its own again', async () => {
+    // Ids from the title: erin alone is a Sales Representative while judy is a Sales Lead.
+    await world.configure({ profiles: [{ users: { idAttribute: 'title' } }] });
+    await world.slapd.ldapmodify(replace(`uid=judy,${PEOPLE}`, 'title', 'Sales Lead'));
+    await world.sync('users');
+    const edit = (title: string) =>
+      world.withStore((store) => store.kysely.updateTable('users').set({ display_name: title }).where('source', '=', 'demo').where('username', '=', 'erin').execute());
+    await edit('Edited by hand');
+    // judy takes erin's id as well: both entries are skipped, erin's row is kept as it is, digest and all.
+    await world.slapd.ldapmodify(replace(`uid=judy,${PEOPLE}`, 'title', 'Sales Representative'));
+    const shared = await world.sync('users');
+    expect(shared.result).toMatchObject({ status: 'succeeded', counts: { updated: 0 } });
+    expect(events(shared.logs, 'sync.entry_skipped').filter((l) => l['cause'] === 'duplicate-id').map((l) => l['dn'])).toEqual(
+      expect.arrayContaining([`uid=erin,${PEOPLE}`, `uid=judy,${PEOPLE}`]),
+    );
+    expect(await world.user('erin')).toMatchObject({ display_name: 'Edited by hand', entry_digest: null });
+    // The id is erin's alone again: her entry is compared with her row, which is put right.
+    await world.slapd.ldapmodify(replace(`uid=judy,${PEOPLE}`, 'title', 'Sales Lead'));
+    const own = await world.sync('users');
+    expect(changeLines(own.logs)).toEqual([expect.objectContaining({ event: 'user.updated', changes: { displayName: { old: 'Edited by hand', new: 'Erin Evans' } } })]);
+  });
+
   it('turns a changed attribute into an update with old and new values, in the plan and in the audit line', async () => {
     await world.sync('users');
     const dave = await world.user('dave');
