@@ -209,24 +209,26 @@ class Spool {
 
   /** Writes everything spooled to `fd`, in order, then closes the spool. */
   copyTo(fd: number): void {
-    if (this.#fd === undefined && this.#inMemory.length === 0) {
-      // Never more than one write's worth: straight out.
-      writeFully(fd, Buffer.from(this.#pending, 'utf8'));
-      this.close();
-      return;
-    }
-    this.#save();
-    if (this.#fd !== undefined) {
-      const chunk = Buffer.allocUnsafe(SPOOL_BYTES);
-      for (let position = 0; ; ) {
-        const read = readSync(this.#fd, chunk, 0, chunk.length, position);
-        if (read === 0) break;
-        writeFully(fd, chunk.subarray(0, read));
-        position += read;
+    try {
+      if (this.#fd === undefined && this.#inMemory.length === 0) {
+        // Never more than one write's worth: straight out.
+        writeFully(fd, Buffer.from(this.#pending, 'utf8'));
+        return;
       }
+      this.#save();
+      if (this.#fd !== undefined) {
+        const chunk = Buffer.allocUnsafe(SPOOL_BYTES);
+        for (let position = 0; ; ) {
+          const read = readSync(this.#fd, chunk, 0, chunk.length, position);
+          if (read === 0) break;
+          writeFully(fd, chunk.subarray(0, read));
+          position += read;
+        }
+      }
+      for (const text of this.#inMemory) writeFully(fd, Buffer.from(text, 'utf8'));
+    } finally {
+      this.close();
     }
-    for (const text of this.#inMemory) writeFully(fd, Buffer.from(text, 'utf8'));
-    this.close();
   }
 
   close(): void {

@@ -72,7 +72,12 @@ async function execute(request: SyncRequest, store: Store, real: { configHash: s
       audit.discard();
       throw err;
     }
-    audit.release();
+    try {
+      audit.release();
+    } catch (err) {
+      // Committed is committed: a log that cannot be written (a reader gone from the pipe) does not fail the run.
+      logger.error({ event: 'sync.audit_failed', profile: profile.name, kind, runId, err: toLdapsyncError(err).message }, 'the audit lines of a committed run could not be written');
+    }
     const durationMs = Date.now() - started;
     logger.info({ event: 'sync.finished', profile: profile.name, kind, runId, counts, durationMs }, `${kind} sync of ${profile.name} finished`);
     await callHooks(await loadHooks(request.config.hooks, logger), applied, logger);
