@@ -3,10 +3,12 @@
 // process's start by about 0.2 s (`ldapsync status`: 0.49 -> 0.29 s here), and a CLI sync is a process.
 // Each command's module stays a chunk of its own, loaded when that command runs, as in the source.
 import { build, type Plugin } from 'esbuild';
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import { compileSchemaValidator } from '../src/config/schema-validation.js';
+import { makeTemplate, templateFile } from '../src/store/pglite-template.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/bundle`;
@@ -41,3 +43,7 @@ await build({
   banner: { js: "import { createRequire as __ldapsyncRequire } from 'node:module'; const require = __ldapsyncRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+// The data directory a new embedded store starts from (see src/store/pglite-template.ts), made once per PGlite version.
+const template = templateFile();
+if (template !== undefined && !existsSync(template)) await makeTemplate(template);

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { PGliteDialect, PostgresDialect, type Dialect, type Driver, type PGliteDialectConfig } from 'kysely';
 import type pg from 'pg';
 import { LdapsyncError } from '../shared/index.js';
+import { templateFor } from './pglite-template.js';
 import { lockDirectory, type Unlock } from './directory-lock.js';
 import { AdvisoryLocks, InProcessLocks, type ProfileLocks } from './profile-locks.js';
 import { withSchemaIntrospection } from './schema-introspector.js';
@@ -44,7 +45,8 @@ export function redactStoreUrl(url: string): string {
 }
 
 /**
- * Picks the backend from the URL: `postgres://` / `postgresql://`, or `pglite://PATH` (the directory is created).
+ * Picks the backend from the URL: `postgres://` / `postgresql://`, or `pglite://PATH` (the directory is created,
+ * a new store from the build's template: see pglite-template.ts).
  * Only the chosen backend's driver is loaded: each takes a tenth of a second or more to load.
  */
 export async function openBackend(url: string, schema: string): Promise<Backend> {
@@ -75,7 +77,8 @@ export async function openBackend(url: string, schema: string): Promise<Backend>
     const { PGlite } = await import('@electric-sql/pglite');
     const unlock = await lockDirectory(path, label);
     try {
-      const pglite = new PGlite(path, { parsers: { [INT8_OID]: parseInt8 } });
+      const loadDataDir = await templateFor(path);
+      const pglite = new PGlite(path, { parsers: { [INT8_OID]: parseInt8 }, ...(loadDataDir === undefined ? {} : { loadDataDir }) });
       return { kind: 'pglite', dialect: withSchemaIntrospection(new LockedPGliteDialect({ pglite }, unlock), schema), locks: new InProcessLocks(), label };
     } catch (err) {
       await unlock();

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Profile, UserQuery } from '../config/index.js';
 import { identityOfValue, WireAttributes } from '../ldap/index.js';
 import type { Entry } from '../shared/index.js';
+import { packageDirAbove, packageVersion } from '../shared/package-root.js';
 
 /**
  * Entry digests let a resync know an entry's row holds its record without mapping the entry or reading the
@@ -41,19 +41,6 @@ let knownVersion: string | undefined;
 
 /** ldapsync's version, from the package.json above this module (in src/ or in the bundle of dist/). */
 function version(): string {
-  if (knownVersion !== undefined) return knownVersion;
-  knownVersion = 'unknown';
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'ldapsync' && typeof pkg.version === 'string') {
-        knownVersion = pkg.version;
-        break;
-      }
-    } catch {
-      // No package.json here: look further up.
-    }
-    if (dirname(dir) === dir) break;
-  }
+  knownVersion ??= packageVersion(packageDirAbove(dirname(fileURLToPath(import.meta.url)), 'ldapsync')) ?? 'unknown';
   return knownVersion;
 }
