@@ -24,14 +24,15 @@ function decoder(): Decoded {
   return { entries, results, references, decoder };
 }
 
-const alice = searchEntry(7, 'uid=alice,ou=people,dc=example,dc=org', [
+const ALICE: ReadonlyArray<readonly [string, ReadonlyArray<string | Uint8Array>]> = [
   ['objectClass', ['inetOrgPerson', 'posixAccount']],
   ['CN', ['Alice Andersen']],
   ['mail', ['alice@example.org', 'a.andersen@example.com']],
   ['jpegPhoto', [Uint8Array.from([0xff, 0xd8, 0x00, 0xd9])]],
   ['userCertificate;binary', [Uint8Array.from([0x30, 0x82, 0x01])]],
   ['cn;lang-nl', ['Alice']],
-]);
+];
+const alice = searchEntry(7, 'uid=alice,ou=people,dc=example,dc=org', ALICE);
 
 describe('MessageDecoder', () => {
   it('decodes a search entry with lower-cased names, text values and binary values as bytes', () => {
@@ -130,15 +131,9 @@ describe('MessageDecoder', () => {
     const digest = wire(entry).digest();
     expect(digest).toMatch(/^[A-Za-z0-9+/]{43}=$/);
     expect(wire(decode(alice)).digest()).toBe(digest);
-    const changed = searchEntry(7, 'uid=alice,ou=people,dc=example,dc=org', [
-      ['objectClass', ['inetOrgPerson', 'posixAccount']],
-      ['CN', ['Alice Andersen']],
-      ['mail', ['a.andersen@example.com', 'alice@example.org']],
-      ['jpegPhoto', [Uint8Array.from([0xff, 0xd8, 0x00, 0xd9])]],
-      ['userCertificate;binary', [Uint8Array.from([0x30, 0x82, 0x01])]],
-      ['cn;lang-nl', ['Alice']],
-    ]);
-    expect(wire(decode(changed)).digest()).not.toBe(digest);
+    // The same values in another order are other attributes as far as the digest goes.
+    const reordered = ALICE.map(([type, values]) => [type, type === 'mail' ? [...values].reverse() : values] as const);
+    expect(wire(decode(searchEntry(7, 'uid=alice,ou=people,dc=example,dc=org', reordered))).digest()).not.toBe(digest);
 
     // Once read as a Map, the bytes are gone: no digest, and first() answers from the decoded values.
     expect(entry.attributes.get('cn')).toEqual(['Alice Andersen']);
