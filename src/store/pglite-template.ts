@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { packageDirAbove, packageVersion } from '../shared/package-root.js';
 
 /**
@@ -18,11 +19,21 @@ export function templateFile(): string | undefined {
   return root === undefined || version === undefined ? undefined : join(root, 'dist', 'pglite', `data-${version}.tar.gz`);
 }
 
-/** The template (`file`) for a new store in `path` (one without a PG_VERSION yet), if there is one. */
+/**
+ * The template (`file`) for a new store in `path` (one without a PG_VERSION yet), if there is one. It is
+ * decompressed once first (a few hundredths of a second): a damaged file would leave a half-made data directory
+ * behind, so it is passed over, and the store made by initdb.
+ */
 export async function templateFor(path: string, file = templateFile()): Promise<Blob | undefined> {
   if (existsSync(join(path, 'PG_VERSION'))) return undefined;
   if (file === undefined || !existsSync(file)) return undefined;
-  return new Blob([await readFile(file)]);
+  const bytes = await readFile(file);
+  try {
+    gunzipSync(bytes);
+  } catch {
+    return undefined;
+  }
+  return new Blob([bytes]);
 }
 
 /** Makes the template (the build does): a new PGlite's data directory, gzipped. */
@@ -35,7 +46,10 @@ export async function makeTemplate(file: string): Promise<void> {
     const dump = await pglite.dumpDataDir('gzip');
     await pglite.close();
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, Buffer.from(await dump.arrayBuffer()));
+    // Whole or not at all: a build stopped halfway leaves no template that looks made.
+    const partial = `${file}.${process.pid}.tmp`;
+    await writeFile(partial, Buffer.from(await dump.arrayBuffer()));
+    await rename(partial, file);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

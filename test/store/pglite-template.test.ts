@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -25,6 +25,10 @@ describe('new embedded stores from the build\'s template', () => {
     expect(file).toMatch(/[\\/]dist[\\/]pglite[\\/]data-\d+\.\d+\.\d+.*\.tar\.gz$/);
     expect(await templateFor(join(dir, 'new'))).toBeInstanceOf(Blob);
     expect(await templateFor(join(dir, 'new'), join(dir, 'no-such-template.tar.gz'))).toBeUndefined();
+    // A damaged template (a copy cut short) is passed over: the store is made by initdb instead.
+    const cut = join(dir, 'cut.tar.gz');
+    await writeFile(cut, (await readFile(file ?? '')).subarray(0, 100_000));
+    expect(await templateFor(join(dir, 'new'), cut)).toBeUndefined();
 
     const config = { url: `pglite://${join(dir, 'store')}`, schema: 'ldapsync' };
     const store = await openStore(config, { logger: silentLogger() });
