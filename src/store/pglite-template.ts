@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { packageDirAbove, packageVersion } from '../shared/package-root.js';
+import { packageAbove } from '../shared/package-root.js';
 
 /**
  * A new embedded store starts from a data directory made once, when ldapsync is built (`npm run build` writes
@@ -14,7 +14,7 @@ import { packageDirAbove, packageVersion } from '../shared/package-root.js';
  * with; for another version (or without a build) a new store is made by initdb as before.
  */
 export function templateFile(): string | undefined {
-  const root = packageDirAbove(dirname(fileURLToPath(import.meta.url)), 'ldapsync');
+  const root = packageAbove(dirname(fileURLToPath(import.meta.url)), 'ldapsync')?.dir;
   const version = pgliteVersion();
   return root === undefined || version === undefined ? undefined : join(root, 'dist', 'pglite', `data-${version}.tar.gz`);
 }
@@ -59,7 +59,7 @@ export async function makeTemplate(file: string): Promise<void> {
 function pgliteVersion(): string | undefined {
   try {
     const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
-    return packageVersion(packageDirAbove(dirname(entry), '@electric-sql/pglite'));
+    return packageAbove(dirname(entry), '@electric-sql/pglite')?.version;
   } catch {
     return undefined;
   }

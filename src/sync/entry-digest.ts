@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Profile, UserQuery } from '../config/index.js';
 import { identityOfValue, WireAttributes } from '../ldap/index.js';
 import type { Entry } from '../shared/index.js';
-import { packageDirAbove, packageVersion } from '../shared/package-root.js';
+import { packageAbove } from '../shared/package-root.js';
 
 /**
  * Entry digests let a resync know an entry's row holds its record without mapping the entry or reading the
@@ -41,6 +41,6 @@ let knownVersion: string | undefined;
 
 /** ldapsync's version, from the package.json above this module (in src/ or in the bundle of dist/). */
 function version(): string {
-  knownVersion ??= packageVersion(packageDirAbove(dirname(fileURLToPath(import.meta.url)), 'ldapsync')) ?? 'unknown';
+  knownVersion ??= packageAbove(dirname(fileURLToPath(import.meta.url)), 'ldapsync')?.version ?? 'unknown';
   return knownVersion;
 }
