@@ -1,4 +1,5 @@
-import { LdapsyncError, type AttributeValue, type Entry } from '../shared/index.js';
+import { LdapsyncError, type Entry } from '../shared/index.js';
+import { WireAttributes } from './wire-attributes.js';
 
 /**
  * The canonical string of a 16-byte GUID as Active Directory stores objectGUID: the first three fields are
@@ -31,11 +32,9 @@ export function sidToString(bytes: Uint8Array): string {
  */
 export function identityOf(entry: Entry, idAttribute: string): string | undefined {
   const name = idAttribute.toLowerCase();
-  return identityOfValue(name, entry.attributes.get(name)?.[0]);
-}
-
-/** `identityOf` of the first value of the (lower-cased) attribute `name`. */
-export function identityOfValue(name: string, value: AttributeValue | undefined): string | undefined {
+  const attributes = entry.attributes;
+  // An entry as it came from the server is read for its id alone, its other attributes left undecoded.
+  const value = attributes instanceof WireAttributes ? attributes.first(name) : attributes.get(name)?.[0];
   if (value === undefined) return undefined;
   if (typeof value === 'string') return value === '' ? undefined : value;
   if (value.length === 0) return undefined;

@@ -13,5 +13,5 @@ export type { FilterSyntax } from './filter-check.js';
 export { normalizeDn } from '../shared/index.js';
 export { mergeRangedAttributes, parseRangedKey } from './ranged-attributes.js';
 export type { RangeMerge } from './ranged-attributes.js';
-export { guidToString, sidToString, identityOf, identityOfValue } from './identity.js';
+export { guidToString, sidToString, identityOf } from './identity.js';
 export { WireAttributes } from './wire-attributes.js';

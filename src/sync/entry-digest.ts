@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Profile, UserQuery } from '../config/index.js';
-import { identityOfValue, WireAttributes } from '../ldap/index.js';
+import { WireAttributes } from '../ldap/index.js';
 import type { Entry } from '../shared/index.js';
 import { packageAbove } from '../shared/package-root.js';
 
@@ -28,13 +28,6 @@ export function entryDigest(entry: Entry, key: string): string | undefined {
   if (!(attributes instanceof WireAttributes)) return undefined;
   const digest = attributes.digest();
   return digest === undefined ? undefined : `${key}:${digest}`;
-}
-
-/** The entry's identity (as `identityOf` reads it) without decoding its other attributes. Throws as `identityOf` does. */
-export function quickIdentity(entry: Entry, idAttribute: string): string | undefined {
-  const name = idAttribute.toLowerCase();
-  const attributes = entry.attributes;
-  return identityOfValue(name, attributes instanceof WireAttributes ? attributes.first(name) : attributes.get(name)?.[0]);
 }
 
 let knownVersion: string | undefined;

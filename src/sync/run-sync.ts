@@ -1,10 +1,10 @@
 import type { DeletesConfig, GroupQuery, UserQuery } from '../config/index.js';
-import { Directory, normalizeDn } from '../ldap/index.js';
+import { Directory, identityOf, normalizeDn } from '../ldap/index.js';
 import { planGroups, planUsers, type DeleteGuard, type DesiredGroup, type DesiredUser, type GroupPlan, type MatchedUser, type Skip, type StoredUser, type StoredUserSummary, type UserPlan } from '../reconcile/index.js';
 import type { AppliedChange, DigestedUserSummary, EntryDigests, RunCounts, RunId, Store } from '../store/index.js';
 import { deferLines, LdapsyncError, toLdapsyncError, type DeferredLines, type Entry, type Logger } from '../shared/index.js';
 import { desiredGroup, desiredUser, isSkip } from './desired.js';
-import { entryDigest, quickIdentity, recordKey } from './entry-digest.js';
+import { entryDigest, recordKey } from './entry-digest.js';
 import { callHooks, loadHooks } from './hooks.js';
 import type { SyncCounts, SyncKind, SyncOutcome, SyncRequest } from './types.js';
 
@@ -204,7 +204,7 @@ async function planUserSync(request: SyncRequest, store: Store, deletes: Deletes
 function matchedByDigest(entry: Entry, digest: string, own: ReadonlyMap<string, DigestedUserSummary>, query: UserQuery): MatchedUser | undefined {
   let externalId: string | undefined;
   try {
-    externalId = quickIdentity(entry, query.idAttribute);
+    externalId = identityOf(entry, query.idAttribute);
   } catch {
     // A malformed id: the full path says why the entry is skipped.
     return undefined;
