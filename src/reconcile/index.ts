@@ -32,6 +32,8 @@ export type {
   StoredGroup,
   StoredUser,
   StoredUserSummary,
+  StoredGroupSummary,
+  MatchedGroup,
   MatchedUser,
   UnresolvedMember,
   UserChange,

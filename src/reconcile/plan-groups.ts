@@ -12,20 +12,26 @@ import type {
   GroupChange,
   GroupPlan,
   GroupRemove,
+  MatchedGroup,
   MemberCandidate,
   MemberRef,
   MembershipChange,
   RowId,
   Skip,
   StoredGroup,
+  StoredGroupSummary,
   UnresolvedMember,
 } from './types.js';
 
 export interface PlanGroupsInput {
   readonly profile: string;
-  readonly desired: Iterable<DesiredGroup>;
-  /** This profile's group rows (removed ones too) with their members. */
-  readonly stored: Iterable<StoredGroup>;
+  /** The directory's usable entries; those known to hold their row and members already by their identity alone. */
+  readonly desired: Iterable<DesiredGroup | MatchedGroup>;
+  /**
+   * This profile's group rows (removed ones too) with their members; the row of an entry that comes as a
+   * MatchedGroup may come as a summary. Matched groups cannot be flattened (`flattenNested`): their members are unknown.
+   */
+  readonly stored: Iterable<StoredGroup | StoredGroupSummary>;
   /** This profile's users; only live ones are resolved as members. */
   readonly users: Iterable<MemberCandidate>;
   readonly skipped: ReadonlyArray<Skip>;
@@ -66,7 +72,7 @@ export function planGroups(input: PlanGroupsInput): GroupPlan {
     }
   };
 
-  const own = new Map<string, StoredGroup>();
+  const own = new Map<string, StoredGroup | StoredGroupSummary>();
   for (const row of input.stored) if (row.source === profile) own.set(row.externalId, row);
 
   const accepted = acceptEntries(input.desired, input.skipped);
@@ -93,6 +99,14 @@ export function planGroups(input: PlanGroupsInput): GroupPlan {
   groups.forEach((group, i) => {
     const users = new Set<RowId>();
     const nested: number[] = [];
+    direct[i] = users;
+    children[i] = nested;
+    if (group.fields === undefined) {
+      if (input.flattenNested) {
+        throw new LdapsyncError('reconcile.not-matched', `the group ${group.dn} came as matching its row, and nested groups are flattened`, { profile });
+      }
+      return;
+    }
     const report = (member: string, cause: UnresolvedMember['cause']): void => {
       unresolved.push({ groupDn: group.dn, groupExternalId: group.externalId, member, cause });
     };
@@ -109,8 +123,6 @@ export function planGroups(input: PlanGroupsInput): GroupPlan {
       else if (user === AMBIGUOUS) report(member, 'ambiguous');
       else users.add(user);
     }
-    direct[i] = users;
-    children[i] = nested;
   });
   const flattened = input.flattenNested ? flattenMembers(direct, children) : { members: direct, cycles: [] };
 
@@ -121,6 +133,13 @@ export function planGroups(input: PlanGroupsInput): GroupPlan {
   groups.forEach((group, i) => {
     const wanted = flattened.members[i] ?? new Set<RowId>();
     const row = own.get(group.externalId);
+    if (group.fields === undefined) {
+      if (row === undefined || row.removedAt !== null) {
+        throw new LdapsyncError('reconcile.not-matched', `the group ${group.dn} came as matching its row, and it has no live row`, { profile });
+      }
+      unchanged++;
+      return;
+    }
     if (row === undefined) {
       changes.push({ kind: 'create', externalId: group.externalId, dn: group.dn, name: group.name, fields: group.fields });
       if (wanted.size > 0) {
@@ -128,6 +147,10 @@ export function planGroups(input: PlanGroupsInput): GroupPlan {
       }
       return;
     }
+    if (row.fields === undefined || row.memberIds === undefined) {
+      throw new LdapsyncError('reconcile.no-fields', `the stored row of ${group.dn} came without its fields, and the entry is not known to match it`, { profile });
+    }
+    const memberIds = row.memberIds;
     let diff: Record<string, FieldChange> | undefined;
     if (row.dn !== group.dn) diff = noteChange(diff, 'dn', row.dn, group.dn);
     if (row.name !== group.name) diff = noteChange(diff, 'name', row.name, group.name);
@@ -138,9 +161,9 @@ export function planGroups(input: PlanGroupsInput): GroupPlan {
     if (diff !== undefined) {
       changes.push({ kind: 'update', id: row.id, externalId: group.externalId, dn: group.dn, name: group.name, fields: group.fields, changes: diff, revive });
     }
-    const stored = new Set(row.memberIds);
+    const stored = new Set(memberIds);
     const add = [...wanted].filter((id) => !stored.has(id));
-    const remove = row.memberIds.filter((id) => !wanted.has(id));
+    const remove = memberIds.filter((id) => !wanted.has(id));
     if (add.length > 0 || remove.length > 0) {
       memberships.push({ groupId: row.id, externalId: group.externalId, dn: group.dn, add: add.map(refOf), remove: remove.map(refOf) });
     }
@@ -148,6 +171,11 @@ export function planGroups(input: PlanGroupsInput): GroupPlan {
     else unchanged++;
   });
 
+  for (const { row } of outcome.removals) {
+    if (row.memberIds === undefined) {
+      throw new LdapsyncError('reconcile.no-fields', `the stored row of ${row.dn} came without its members, and no entry matched it`, { profile });
+    }
+  }
   const removals: GroupRemove[] = outcome.removals.map(({ row, mode, reason, live }) => ({
     kind: 'remove',
     id: row.id,
@@ -160,8 +188,9 @@ export function planGroups(input: PlanGroupsInput): GroupPlan {
   }));
   for (const removal of outcome.removals) {
     // A removed group keeps no members: an application that forgets to check removed_at must not grant through it.
-    if (removal.row.memberIds.length > 0) {
-      memberships.push({ groupId: removal.row.id, externalId: removal.row.externalId, dn: removal.row.dn, add: [], remove: removal.row.memberIds.map(refOf) });
+    const memberIds = removal.row.memberIds ?? [];
+    if (memberIds.length > 0) {
+      memberships.push({ groupId: removal.row.id, externalId: removal.row.externalId, dn: removal.row.dn, add: [], remove: memberIds.map(refOf) });
     }
   }
   changes.push(...removals);
@@ -213,7 +242,7 @@ type DnTarget = { readonly kind: 'user'; readonly id: RowId } | { readonly kind:
  */
 function memberDnResolver(
   users: ReadonlyArray<MemberCandidate>,
-  groups: ReadonlyArray<DesiredGroup>,
+  groups: ReadonlyArray<{ readonly dn: string }>,
   normalize: (dn: string) => string | undefined,
 ): (member: string) => DnTarget | undefined {
   // Users take precedence over a group with the same DN, as they always have.

@@ -202,6 +202,15 @@ export interface StoredGroup {
   readonly memberIds: ReadonlyArray<RowId>;
 }
 
+/**
+ * A group entry known to hold its row and its members already (the row keeps the digest of this entry and of
+ * the users its members resolved against), by its identity alone: neither its members nor its fields are read.
+ */
+export type MatchedGroup = Pick<DesiredGroup, 'externalId' | 'dn' | 'name'> & { readonly fields?: undefined };
+
+/** A group row without its fields and members: the row of an entry that comes as a MatchedGroup. */
+export type StoredGroupSummary = Omit<StoredGroup, 'fields' | 'memberIds'> & { readonly fields?: undefined; readonly memberIds?: undefined };
+
 /** A user a group member can resolve to: the profile's stored users. Removed users are never resolved. */
 export type MemberCandidate = Pick<StoredUser, 'id' | 'dn' | 'username' | 'removedAt'>;
 

@@ -63,6 +63,8 @@ export interface GroupsTable {
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   removed_at: Date | null;
+  /** What the sync last wrote the group and its members from (migration 0006); applications leave it alone. */
+  entry_digest: string | null;
 }
 
 export interface GroupMembersTable {

@@ -3,7 +3,7 @@ import { LdapsyncError } from '../shared/index.js';
 import type { GroupCreate, GroupPlan, GroupRemove, GroupUpdate, RowId } from '../reconcile/index.js';
 import { AppliedChanges, type AppliedChange, type MembershipAdded, type MembershipRemoved, type OnApplied, type RunId } from './applied-change.js';
 import { arrayLiteral } from './array-literal.js';
-import { batchRows, chunks, execBatches, execExpecting, type BatchColumn, type Db } from './batch.js';
+import { batchRows, chunks, execBatches, execExpecting, runBatches, type BatchColumn, type Db } from './batch.js';
 import { assignments, columnList, fieldBatchColumns, GROUP_COLUMNS } from './rows.js';
 
 const ROW: ReadonlyArray<BatchColumn<GroupCreate | GroupUpdate>> = [
@@ -14,6 +14,17 @@ const ROW: ReadonlyArray<BatchColumn<GroupCreate | GroupUpdate>> = [
 ];
 const CREATE_COLUMNS: ReadonlyArray<BatchColumn<GroupCreate>> = ROW;
 const UPDATE_COLUMNS: ReadonlyArray<BatchColumn<GroupUpdate>> = [{ column: 'id', type: 'bigint', value: (g) => g.id }, ...ROW];
+
+/**
+ * The digests of the groups a sync resolved in full, by external id (see `groupKey` in src/sync/entry-digest.ts):
+ * each such group that is live after the run keeps its own.
+ */
+export type GroupDigests = ReadonlyMap<string, string>;
+
+const DIGEST_COLUMNS: ReadonlyArray<BatchColumn<readonly [string, string]>> = [
+  { column: 'external_id', type: 'text', value: ([externalId]) => externalId },
+  { column: 'entry_digest', type: 'text', value: ([, digest]) => digest },
+];
 
 /**
  * Memberships per statement. Each statement's trigger checks the users and groups its rows name: for a few
@@ -35,7 +46,14 @@ const EDGE: ReadonlyArray<BatchColumn<MembershipAdded | MembershipRemoved>> = [
  * plan means the store changed under it, and the whole transaction rolls back. `onApplied` hears of the changes
  * statement by statement, as soon as each is known (memberships before their statement runs).
  */
-export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan: GroupPlan, onApplied?: OnApplied): Promise<AppliedChange[]> {
+export async function writeGroupPlan(
+  db: Db,
+  schema: string,
+  runId: RunId,
+  plan: GroupPlan,
+  onApplied?: OnApplied,
+  digests: GroupDigests = new Map(),
+): Promise<AppliedChange[]> {
   const groups = sql.id(schema, 'groups');
   const users = sql.id(schema, 'users');
   const members = sql.id(schema, 'group_members');
@@ -155,6 +173,16 @@ export async function writeGroupPlan(db: Db, schema: string, runId: RunId, plan:
     'add memberships',
     'group_members',
     MEMBERSHIP_ROWS,
+  );
+
+  // Bookkeeping, not a change, and last: a membership written above made its group forget its digest (0006).
+  // A group that went meanwhile only misses its digest (and is resolved in full next time): no count is checked.
+  await runBatches(
+    db,
+    [...digests],
+    (part) => sql`UPDATE ${groups} AS g SET entry_digest = x.entry_digest
+                  FROM ${batchRows(part, DIGEST_COLUMNS)}
+                  WHERE g.source = ${source} AND g.external_id = x.external_id AND g.removed_at IS NULL`,
   );
   return applied.all;
 }

@@ -176,6 +176,48 @@ function migrations(schema: string): Record<string, Migration> {
           FOR EACH ROW WHEN (OLD.entry_digest IS NOT NULL) EXECUTE FUNCTION ${t('users_forget_entry_digest')}()`.execute(db);
       },
     },
+    '0006_group_entry_digest': {
+      // The digest a group sync last wrote the group from (src/sync/entry-digest.ts, `groupKey`): its entry, and
+      // the profile's users that its members resolved against. A resync knows a group with the same digest
+      // holds its members already, without resolving them or reading them. Any other update of the group, and
+      // any change to its memberships by anyone (a delete of a user included), forgets it.
+      async up(db: Kysely<unknown>): Promise<void> {
+        await sql`ALTER TABLE ${t('groups')} ADD COLUMN entry_digest text`.execute(db);
+        await sql`
+          CREATE FUNCTION ${t('groups_forget_entry_digest')}() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            IF NEW.entry_digest IS NOT DISTINCT FROM OLD.entry_digest THEN
+              NEW.entry_digest := NULL;
+            END IF;
+            RETURN NEW;
+          END
+          $$`.execute(db);
+        await sql`
+          CREATE TRIGGER groups_forget_entry_digest BEFORE UPDATE ON ${t('groups')}
+          FOR EACH ROW WHEN (OLD.entry_digest IS NOT NULL) EXECUTE FUNCTION ${t('groups_forget_entry_digest')}()`.execute(db);
+        await sql`
+          CREATE FUNCTION ${t('group_members_forget_digests')}() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            IF TG_OP = 'TRUNCATE' THEN
+              UPDATE ${t('groups')} SET entry_digest = NULL WHERE entry_digest IS NOT NULL;
+            END IF;
+            IF TG_OP IN ('INSERT', 'UPDATE') THEN
+              UPDATE ${t('groups')} SET entry_digest = NULL WHERE entry_digest IS NOT NULL AND id IN (SELECT group_id FROM new_rows);
+            END IF;
+            IF TG_OP IN ('DELETE', 'UPDATE') THEN
+              UPDATE ${t('groups')} SET entry_digest = NULL WHERE entry_digest IS NOT NULL AND id IN (SELECT group_id FROM old_rows);
+            END IF;
+            RETURN NULL;
+          END
+          $$`.execute(db);
+        const referencing = { INSERT: sql`REFERENCING NEW TABLE AS new_rows`, UPDATE: sql`REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows`, DELETE: sql`REFERENCING OLD TABLE AS old_rows`, TRUNCATE: sql`` };
+        for (const [event, tables] of Object.entries(referencing)) {
+          await sql`
+            CREATE TRIGGER ${sql.id(`group_members_${event.toLowerCase()}_forget_digests`)} AFTER ${sql.raw(event)} ON ${t('group_members')}
+            ${tables} FOR EACH STATEMENT EXECUTE FUNCTION ${t('group_members_forget_digests')}()`.execute(db);
+        }
+      },
+    },
   };
 }
 

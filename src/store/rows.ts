@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { ElementType } from './array-literal.js';
 import type { BatchColumn } from './batch.js';
-import { GROUP_FIELDS, USER_FIELDS, type MappedRecord, type StoredGroup, type StoredUser, type StoredUserSummary, type TargetField } from '../reconcile/index.js';
+import { GROUP_FIELDS, USER_FIELDS, type MappedRecord, type StoredGroup, type StoredGroupSummary, type StoredUser, type StoredUserSummary, type TargetField } from '../reconcile/index.js';
 
 /** A mapped field and the column it is written to. */
 export interface FieldColumn {
@@ -99,6 +99,21 @@ export function toDigestedUserSummary(row: Row): DigestedUserSummary {
     username: row['username'] as string,
     login: row['login'] as string,
     enabled: row['enabled'] as boolean,
+    removedAt: (row['removed_at'] as Date | null) ?? null,
+    entryDigest: (row['entry_digest'] as string | null) ?? null,
+  };
+}
+
+/** A group row as a group sync first reads it: its identity and the digest it was last written with (0006). */
+export type DigestedGroupSummary = StoredGroupSummary & { readonly entryDigest: string | null };
+
+export function toDigestedGroupSummary(row: Row): DigestedGroupSummary {
+  return {
+    id: row['id'] as number,
+    source: row['source'] as string,
+    externalId: (row['external_id'] as string | null) ?? '',
+    dn: (row['dn'] as string | null) ?? '',
+    name: row['name'] as string,
     removedAt: (row['removed_at'] as Date | null) ?? null,
     entryDigest: (row['entry_digest'] as string | null) ?? null,
   };

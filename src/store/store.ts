@@ -1,17 +1,17 @@
 import { Kysely, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import type { StoreConfig } from '../config/index.js';
-import type { GroupPlan, MemberCandidate, PlanCounts, StoredGroup, StoredUser, UserPlan } from '../reconcile/index.js';
+import type { GroupPlan, MemberCandidate, PlanCounts, RowId, StoredGroup, StoredUser, UserPlan } from '../reconcile/index.js';
 import { LdapsyncError, type Logger } from '../shared/index.js';
 import type { AppliedChange, OnApplied, RunId } from './applied-change.js';
 import { openBackend, type Backend } from './backend.js';
 import { arrayLiteral } from './array-literal.js';
 import { notifyAll, type Db } from './batch.js';
 import type { Database } from './database.js';
-import { writeGroupPlan } from './group-writes.js';
+import { writeGroupPlan, type GroupDigests } from './group-writes.js';
 import { InCodeMigrationProvider } from './migrations.js';
 import type { ProfileLocks } from './profile-locks.js';
-import { columnList, GROUP_COLUMNS, toDigestedUserSummary, toStoredGroup, toStoredUser, USER_COLUMNS, type DigestedUserSummary } from './rows.js';
+import { columnList, GROUP_COLUMNS, toDigestedGroupSummary, toDigestedUserSummary, toStoredGroup, toStoredUser, USER_COLUMNS, type DigestedGroupSummary, type DigestedUserSummary } from './rows.js';
 import { writeUserPlan, type EntryDigests } from './user-writes.js';
 
 export type SyncKind = 'users' | 'groups';
@@ -210,8 +210,30 @@ export class Store implements AsyncDisposable {
     });
   }
 
-  /** Every group row of one source, removed ones included, with its members' user ids. */
-  async groupsOf(source: string): Promise<StoredGroup[]> {
+  /** Every group row of one source, removed ones included, as a group sync first reads them: no fields, no members. */
+  async groupSummariesOf(source: string): Promise<DigestedGroupSummary[]> {
+    return this.#run('reading groups', 'groups', async () => {
+      const { rows } = await sql<Record<string, unknown>>`
+        SELECT id, source, external_id, dn, name, removed_at, entry_digest FROM ${this.#table('groups')} WHERE source = ${source}`.execute(this.#db);
+      return rows.map(toDigestedGroupSummary);
+    });
+  }
+
+  /**
+   * What a group's members were resolved against, as one text: the id, DN and username of each live user of
+   * one source. A change to any of them (a user created, renamed, moved, removed) changes it.
+   */
+  async memberFingerprintOf(source: string): Promise<string> {
+    return this.#run('reading users', 'users', async () => {
+      const { rows } = await sql<{ fingerprint: string | null }>`
+        SELECT md5(string_agg(id::text || ' ' || coalesce(dn, '') || ' ' || username, E'\n' ORDER BY id)) AS fingerprint
+        FROM ${this.#table('users')} WHERE source = ${source} AND removed_at IS NULL`.execute(this.#db);
+      return rows[0]?.fingerprint ?? 'none';
+    });
+  }
+
+  /** Every group row of one source, removed ones included, with its members' user ids; `except` leaves rows out by id. */
+  async groupsOf(source: string, except: ReadonlyArray<RowId> = []): Promise<StoredGroup[]> {
     return this.#run('reading groups', 'groups', async () => {
       const { rows } = await sql<Record<string, unknown>>`
         SELECT g.id, g.source, g.external_id, g.dn, g.name, g.removed_at, ${columnList(GROUP_COLUMNS, 'g.')},
@@ -219,7 +241,7 @@ export class Store implements AsyncDisposable {
         FROM ${this.#table('groups')} AS g
         LEFT JOIN (SELECT group_id, json_agg(user_id ORDER BY user_id) AS ids FROM ${this.#table('group_members')} GROUP BY group_id) AS m
           ON m.group_id = g.id
-        WHERE g.source = ${source}`.execute(this.#db);
+        WHERE g.source = ${source} AND g.id <> ALL(${arrayLiteral(except, 'bigint')}::bigint[])`.execute(this.#db);
       return rows.map(toStoredGroup);
     });
   }
@@ -278,8 +300,8 @@ export class Store implements AsyncDisposable {
   }
 
   /** Writes a group plan (groups and memberships) and closes its run as succeeded, in one transaction. */
-  async applyGroupPlan(runId: RunId, plan: GroupPlan, onApplied?: OnApplied): Promise<AppliedChange[]> {
-    return this.#apply(runId, plan, (db) => writeGroupPlan(db, this.schema, runId, plan, onApplied));
+  async applyGroupPlan(runId: RunId, plan: GroupPlan, onApplied?: OnApplied, digests?: GroupDigests): Promise<AppliedChange[]> {
+    return this.#apply(runId, plan, (db) => writeGroupPlan(db, this.schema, runId, plan, onApplied, digests));
   }
 
   async #apply(runId: RunId, plan: UserPlan | GroupPlan, write: (db: Db) => Promise<AppliedChange[]>): Promise<AppliedChange[]> {

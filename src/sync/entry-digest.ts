@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Profile, UserQuery } from '../config/index.js';
+import type { GroupQuery, Profile, UserQuery } from '../config/index.js';
 import { WireAttributes } from '../ldap/index.js';
 import type { Entry } from '../shared/index.js';
 import { packageAbove } from '../shared/package-root.js';
@@ -19,6 +19,17 @@ import { packageAbove } from '../shared/package-root.js';
  */
 export function recordKey(profile: Profile, query: UserQuery): string {
   const made = [profile.name, profile.domains[0] ?? null, query.idAttribute.toLowerCase(), query.usernameAttribute.toLowerCase(), query.mapping.signature, version()];
+  return createHash('sha256').update(JSON.stringify(made)).digest('base64').slice(0, 16);
+}
+
+/**
+ * The key of a group's digest: what its row is made from besides the entry (the profile, the id, name and member
+ * attributes, the mapping's signature, the ldapsync version), and what its members resolved against (the
+ * fingerprint of the profile's live users, `Store.memberFingerprintOf`). A user created, renamed or removed
+ * changes every group's key, so the next group sync resolves every group in full again.
+ */
+export function groupKey(profile: Profile, query: GroupQuery, members: string): string {
+  const made = [profile.name, query.idAttribute.toLowerCase(), query.nameAttribute.toLowerCase(), query.memberAttribute, query.mapping.signature, version(), members];
   return createHash('sha256').update(JSON.stringify(made)).digest('base64').slice(0, 16);
 }
 

@@ -1,10 +1,26 @@
 import type { DeletesConfig, GroupQuery, UserQuery } from '../config/index.js';
 import { Directory, identityOf, normalizeDn } from '../ldap/index.js';
-import { planGroups, planUsers, type DeleteGuard, type DesiredGroup, type DesiredUser, type GroupPlan, type MatchedUser, type Skip, type StoredUser, type StoredUserSummary, type UserPlan } from '../reconcile/index.js';
-import type { AppliedChange, DigestedUserSummary, EntryDigests, RunCounts, RunId, Store } from '../store/index.js';
+import {
+  planGroups,
+  planUsers,
+  type DeleteGuard,
+  type DesiredGroup,
+  type DesiredUser,
+  type GroupPlan,
+  type MatchedGroup,
+  type MatchedUser,
+  type MemberCandidate,
+  type Skip,
+  type StoredGroup,
+  type StoredGroupSummary,
+  type StoredUser,
+  type StoredUserSummary,
+  type UserPlan,
+} from '../reconcile/index.js';
+import type { AppliedChange, DigestedGroupSummary, DigestedUserSummary, EntryDigests, GroupDigests, RunCounts, RunId, Store } from '../store/index.js';
 import { deferLines, LdapsyncError, toLdapsyncError, type DeferredLines, type Entry, type Logger } from '../shared/index.js';
 import { desiredGroup, desiredUser, isSkip } from './desired.js';
-import { entryDigest, recordKey } from './entry-digest.js';
+import { entryDigest, groupKey, recordKey } from './entry-digest.js';
 import { callHooks, loadHooks } from './hooks.js';
 import type { SyncCounts, SyncKind, SyncOutcome, SyncRequest } from './types.js';
 
@@ -47,7 +63,8 @@ async function execute(request: SyncRequest, store: Store, real: { configHash: s
   try {
     if (real !== undefined) runId = await store.beginRun({ source: profile.name, kind, trigger: request.trigger, dryRun: false, configHash: real.configHash });
     const deletes = effectiveDeletes(profile.deletes, request.deletes);
-    const { plan, digests } = kind === 'users' ? await planUserSync(request, store, deletes) : { plan: await planGroupSync(request, store, deletes), digests: undefined };
+    const planned = kind === 'users' ? await planUserSync(request, store, deletes) : await planGroupSync(request, store, deletes);
+    const { plan } = planned;
     logSkips(plan.skipped, request);
     logFindings(plan, request);
     const counts = countsOf(plan, plan.counts.created + plan.counts.updated + plan.counts.unchanged + plan.counts.skipped + plan.counts.conflicts);
@@ -67,7 +84,10 @@ async function execute(request: SyncRequest, store: Store, real: { configHash: s
     const audit = auditLines(logger);
     let applied: AppliedChange[];
     try {
-      applied = plan.kind === 'users' ? await store.applyUserPlan(runId, plan, audit.add, digests) : await store.applyGroupPlan(runId, plan, audit.add);
+      applied =
+        planned.kind === 'users'
+          ? await store.applyUserPlan(runId, planned.plan, audit.add, planned.digests)
+          : await store.applyGroupPlan(runId, planned.plan, audit.add, planned.digests);
     } catch (err) {
       audit.discard();
       throw err;
@@ -124,7 +144,7 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 /** Reads the query's entries page by page and sorts what `convert` makes of each into desired records and skips. */
-async function readDirectory<T extends DesiredUser | MatchedUser | DesiredGroup>(
+async function readDirectory<T extends DesiredUser | MatchedUser | DesiredGroup | MatchedGroup>(
   request: SyncRequest,
   pages: (directory: Directory) => AsyncIterable<ReadonlyArray<Entry>>,
   convert: (entry: Entry) => T | Skip,
@@ -156,7 +176,7 @@ async function readDirectory<T extends DesiredUser | MatchedUser | DesiredGroup>
  * already, and is kept by its identity alone, neither mapped nor decoded beyond its id. Only the other entries
  * are mapped, and only their rows are then read whole for the planner to compare.
  */
-async function planUserSync(request: SyncRequest, store: Store, deletes: DeletesConfig): Promise<{ plan: UserPlan; digests: EntryDigests }> {
+async function planUserSync(request: SyncRequest, store: Store, deletes: DeletesConfig): Promise<{ kind: 'users'; plan: UserPlan; digests: EntryDigests }> {
   const { profile } = request;
   const query: UserQuery = profile.users;
   const key = recordKey(profile, query);
@@ -197,7 +217,7 @@ async function planUserSync(request: SyncRequest, store: Store, deletes: Deletes
     const row = own.get(externalId);
     if (row !== undefined && row.removedAt === null && row.entryDigest !== digest && !touched.has(externalId)) refresh.push({ id: row.id, digest });
   }
-  return { plan, digests: { of: digestOf, refresh } };
+  return { kind: 'users', plan, digests: { of: digestOf, refresh } };
 }
 
 /** The entry as its row's identity when the row was written from an entry with this digest and DN; otherwise undefined. */
@@ -225,22 +245,70 @@ function loginsToCheck(desired: ReadonlyArray<DesiredUser | MatchedUser>, own: R
   return desired.filter((user) => held.get(user.externalId) !== user.login).map((user) => user.login);
 }
 
-async function planGroupSync(request: SyncRequest, store: Store, deletes: DeletesConfig): Promise<GroupPlan> {
+/**
+ * Without nesting to flatten, a real run reads the group rows before the directory, without fields or members,
+ * and looks each entry up as it arrives: a group written from an entry with the same digest, against the same
+ * users (`groupKey`), under the same DN, holds its members already and is kept by its identity alone. Only
+ * when some entry or row is left over are the other rows read whole, with the users, and resolved. A dry run
+ * resolves every group, so that its plan lists every member that resolves to no user.
+ */
+async function planGroupSync(request: SyncRequest, store: Store, deletes: DeletesConfig): Promise<{ kind: 'groups'; plan: GroupPlan; digests?: GroupDigests }> {
   const { profile } = request;
   const query = profile.groups as GroupQuery;
-  const { desired, skipped } = await readDirectory(request, (d) => d.groups(query.mapping.attributes), (e) => desiredGroup(e, query));
-  const [stored, users] = await Promise.all([store.groupsOf(profile.name), store.memberCandidatesOf(profile.name)]);
-  return planGroups({
-    profile: profile.name,
-    desired,
-    stored,
-    users,
-    skipped,
-    deletes,
-    flattenNested: query.flattenNested,
-    normalizeDn: memoized(normalizeDn),
-    now: new Date(),
-  });
+  const planned = (desired: ReadonlyArray<DesiredGroup | MatchedGroup>, skipped: Skip[], stored: ReadonlyArray<StoredGroup | StoredGroupSummary>, users: ReadonlyArray<MemberCandidate>) =>
+    planGroups({ profile: profile.name, desired, stored, users, skipped, deletes, flattenNested: query.flattenNested, normalizeDn: memoized(normalizeDn), now: new Date() });
+  if (request.dryRun || query.flattenNested) {
+    const { desired, skipped } = await readDirectory(request, (d) => d.groups(query.mapping.attributes), (e) => desiredGroup(e, query));
+    const [stored, users] = await Promise.all([store.groupsOf(profile.name), store.memberCandidatesOf(profile.name)]);
+    return { kind: 'groups', plan: planned(desired, skipped, stored, users) };
+  }
+
+  const [summaries, members] = await Promise.all([store.groupSummariesOf(profile.name), store.memberFingerprintOf(profile.name)]);
+  const key = groupKey(profile, query, members);
+  const own = new Map<string, DigestedGroupSummary>();
+  for (const row of summaries) own.set(row.externalId, row);
+  const digestOf = new Map<string, string>();
+  const { desired, skipped } = await readDirectory<DesiredGroup | MatchedGroup>(
+    request,
+    (d) => d.groups(query.mapping.attributes),
+    (entry) => {
+      const digest = entryDigest(entry, key);
+      if (digest !== undefined) {
+        const matched = matchedGroupByDigest(entry, digest, own, query);
+        if (matched !== undefined) return matched;
+      }
+      const group = desiredGroup(entry, query);
+      if (!isSkip(group) && digest !== undefined) digestOf.set(group.externalId, digest);
+      return group;
+    },
+  );
+  const matchedRows: DigestedGroupSummary[] = [];
+  for (const group of desired) {
+    const row = group.fields === undefined ? own.get(group.externalId) : undefined;
+    if (row !== undefined) matchedRows.push(row);
+  }
+  // Every entry matched and every row with it: nothing is left to resolve, or to read.
+  if (matchedRows.length === desired.length && matchedRows.length === own.size && skipped.length === 0) {
+    return { kind: 'groups', plan: planned(desired, skipped, summaries, []), digests: digestOf };
+  }
+  const [whole, users] = await Promise.all([store.groupsOf(profile.name, matchedRows.map((r) => r.id)), store.memberCandidatesOf(profile.name)]);
+  const plan = planned(desired, skipped, [...whole, ...matchedRows], users);
+  // A group skipped for an id another entry shares keeps its row as it was, digest and all.
+  for (const skip of plan.skipped) if (skip.externalId !== undefined) digestOf.delete(skip.externalId);
+  return { kind: 'groups', plan, digests: digestOf };
+}
+
+/** The entry as its group's identity when the row was written from an entry with this digest and DN; otherwise undefined. */
+function matchedGroupByDigest(entry: Entry, digest: string, own: ReadonlyMap<string, DigestedGroupSummary>, query: GroupQuery): MatchedGroup | undefined {
+  let externalId: string | undefined;
+  try {
+    externalId = identityOf(entry, query.idAttribute);
+  } catch {
+    return undefined;
+  }
+  const row = externalId === undefined ? undefined : own.get(externalId);
+  if (row === undefined || row.entryDigest !== digest || row.removedAt !== null || row.dn !== entry.dn) return undefined;
+  return { externalId: row.externalId, dn: row.dn, name: row.name };
 }
 
 /** Each user's DN comes back as a member of about as many groups as it is in: normalise each text once. */

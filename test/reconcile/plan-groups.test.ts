@@ -208,3 +208,33 @@ describe('planGroups: removals, skips and the guard', () => {
     expect(p.changes).toEqual([]);
   });
 });
+
+describe('planGroups: groups known by their digests', () => {
+  const summary = (name: string) => {
+    const { fields: _, memberIds: __, ...row } = storedGroup(name, { memberIds: [fry.id] });
+    return row;
+  };
+
+  it('keeps a matched group as it is, members unread, while the others are resolved and missing ones removed', () => {
+    const crewRow = summary('crew');
+    const matched = { externalId: crewRow.externalId, dn: crewRow.dn, name: crewRow.name };
+    const staff = storedGroup('staff', { memberIds: [fry.id] });
+    const old = storedGroup('old', { memberIds: [leela.id] });
+    const p = plan({
+      desired: [matched, desiredGroup('staff', { memberDns: [leela.dn] })],
+      stored: [crewRow, staff, old],
+      deletes: deletesOn({ maxPercentage: 100 }),
+    });
+    expect(p.counts).toMatchObject({ created: 0, updated: 1, removed: 1, unchanged: 1, membershipsAdded: 1, membershipsRemoved: 2 });
+    expect(p.memberships.map((m) => m.externalId).sort()).toEqual(['gid-old', 'gid-staff']);
+    expect(memberIds(p, 'gid-staff')).toEqual({ add: [leela.id], remove: [fry.id] });
+  });
+
+  it('refuses a matched group it cannot vouch for: flattened, without a live row, or a summary row with no entry', () => {
+    const crewRow = summary('crew');
+    const matched = { externalId: crewRow.externalId, dn: crewRow.dn, name: crewRow.name };
+    expect(() => plan({ desired: [matched], stored: [crewRow], flattenNested: true })).toThrow(/nested groups are flattened/);
+    expect(() => plan({ desired: [matched], stored: [{ ...crewRow, removedAt: NOW }] })).toThrow(/no live row/);
+    expect(() => plan({ desired: [], stored: [crewRow], deletes: deletesOn({ maxPercentage: 100 }) })).toThrow(/without its members/);
+  });
+});

@@ -71,6 +71,50 @@ describe.each(BACKENDS)('group sync against slapd (%s)', SLOW, (backend: Backend
     expect((await world.memberships())['sales']).toEqual([...SALES, 'frank'].sort());
   });
 
+  it('knows unchanged groups by their digests, yet follows the users and puts right memberships changed by hand', async () => {
+    await world.configure({ profiles: [{ groups: {} }] });
+    await world.sync('users');
+    // newbie is a member in the directory, but not a user of the store yet: the entry stays the same from here on.
+    await world.slapd.ldapmodify(`dn: cn=sales,${GROUPS}\nchangetype: modify\nadd: member\nmember: uid=newbie,${PEOPLE}\n`);
+    await world.sync('groups');
+    const digests = async (): Promise<Record<string, string | null>> =>
+      world.withStore(async (store) => {
+        const rows = await store.kysely.selectFrom('groups').select(['name', 'entry_digest']).where('source', '=', 'demo').execute();
+        return Object.fromEntries(rows.map((r) => [r.name, r.entry_digest]));
+      });
+    const first = await digests();
+    expect(Object.values(first).every((d) => typeof d === 'string')).toBe(true);
+    const resync = await world.sync('groups');
+    expect(resync.result).toMatchObject({ status: 'succeeded', counts: { created: 0, updated: 0, unchanged: 4 } });
+    expect(changeLines(resync.logs)).toEqual([]);
+
+    // A membership deleted by hand: its group forgets its digest, and the next sync puts the membership back.
+    const heidi = await world.user('heidi');
+    await world.withStore((store) => store.kysely.deleteFrom('group_members').where('user_id', '=', heidi.id).execute());
+    expect((await digests())['engineering']).toBeNull();
+    const repaired = await world.sync('groups');
+    expect(repaired.result).toMatchObject({ status: 'succeeded', counts: { updated: 1, unchanged: 3 } });
+    expect(changeLines(repaired.logs).map((l) => [l.event, l['dn'], l['userDn']])).toEqual([['membership.added', `cn=engineering,${GROUPS}`, heidi.dn]]);
+    expect(await digests()).toEqual(first);
+
+    // The users change, not one group entry: newbie becomes a user, heidi's row is removed by hand.
+    await world.slapd.ldapadd(`dn: uid=newbie,${PEOPLE}\nobjectClass: inetOrgPerson\nuid: newbie\ncn: New Bie\nsn: Bie\n`);
+    await world.sync('users');
+    await world.withStore((store) => store.kysely.updateTable('users').set({ removed_at: new Date() }).where('id', '=', heidi.id).execute());
+    const followed = await world.sync('groups');
+    expect(followed.result).toMatchObject({ status: 'succeeded', counts: { updated: 2, unchanged: 2 } });
+    expect(changeLines(followed.logs).map((l) => [l.event, l['dn'], l['userDn']])).toEqual(
+      expect.arrayContaining([
+        ['membership.removed', `cn=engineering,${GROUPS}`, heidi.dn],
+        ['membership.added', `cn=sales,${GROUPS}`, `uid=newbie,${PEOPLE}`],
+      ]),
+    );
+    expect(changeLines(followed.logs)).toHaveLength(2);
+    expect(await world.memberships()).toMatchObject({ engineering: ENGINEERING.filter((u) => u !== 'heidi'), sales: [...SALES, 'newbie'].sort() });
+    const again = await world.sync('groups');
+    expect(again.result).toMatchObject({ status: 'succeeded', counts: { updated: 0, unchanged: 4 } });
+  });
+
   it('resolves memberUid values of a posixGroup by username, and uniqueMember DNs of a groupOfUniqueNames', async () => {
     await world.configure({ profiles: [{ groups: { filter: '(objectClass=posixGroup)', memberAttribute: 'memberUid' } }] });
     await world.sync('users');
