@@ -1,4 +1,4 @@
-export { planUsers, desiredEnabled, holdsRecord } from './plan-users.js';
+export { planUsers, desiredEnabled, holdsRecord, unchangedUserPlan } from './plan-users.js';
 export type { PlanUsersInput } from './plan-users.js';
 export { planGroups } from './plan-groups.js';
 export type { PlanGroupsInput } from './plan-groups.js';

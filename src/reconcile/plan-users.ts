@@ -198,6 +198,27 @@ export function planUsers(input: PlanUsersInput): UserPlan {
   };
 }
 
+/**
+ * What `planUsers` gives when each of the profile's `rows` is live and came once, as a MatchedUser, and nothing
+ * else did: nothing to change, to remove or to report. A caller that knows as much from the rows' digests
+ * alone (src/sync/run-sync.ts) need not read the rows or make the entries.
+ */
+export function unchangedUserPlan(profile: string, rows: number, deletes: DeletesConfig): UserPlan {
+  if (profile === 'local') {
+    throw new LdapsyncError('reconcile.local-profile', "the source 'local' belongs to the application and is never synced", { profile });
+  }
+  return {
+    kind: 'users',
+    profile,
+    changes: [],
+    skipped: [],
+    unchanged: rows,
+    missing: [],
+    guard: evaluateGuard({ noun: 'users', deletes, live: rows, removals: 0, returned: rows }),
+    counts: { created: 0, updated: 0, removed: 0, unchanged: rows, skipped: 0, conflicts: 0, missing: 0 },
+  };
+}
+
 /** A claim on a login that cannot be given up in this run. */
 interface FixedClaim {
   readonly holder: LoginHolder;

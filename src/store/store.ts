@@ -173,6 +173,21 @@ export class Store implements AsyncDisposable {
   }
 
   /**
+   * What a user resync reads first: how many rows the source has (removed ones too), and the id of each live row
+   * by the entry digest it holds. An unchanged directory needs nothing more (see planUserSync).
+   */
+  async userDigestsOf(source: string): Promise<{ readonly rows: number; readonly byDigest: ReadonlyMap<string, RowId> }> {
+    return this.#run('reading users', 'users', async () => {
+      const { rows } = await sql<{ id: number | string; digest: string | null }>`
+        SELECT id, CASE WHEN removed_at IS NULL THEN entry_digest END AS digest
+        FROM ${this.#table('users')} WHERE source = ${source}`.execute(this.#db);
+      const byDigest = new Map<string, RowId>();
+      for (const row of rows) if (row.digest !== null) byDigest.set(row.digest, Number(row.id));
+      return { rows: rows.length, byDigest };
+    });
+  }
+
+  /**
    * What a group sync resolves members against: id, DN and username of every row of one source. A fraction of the
    * full rows `usersOf` reads, which matters at 100,000 users.
    */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GroupQuery, Profile, UserQuery } from '../config/index.js';
@@ -11,7 +11,7 @@ import { packageAbove } from '../shared/package-root.js';
  * row's fields: a user row keeps the digest of the entry it was last written from (`entry_digest`), and an
  * entry with the same digest, under the same DN, makes the same record.
  *
- * A digest is the record key (below) and a SHA-256 of the entry's attributes as the server sent them. The
+ * A digest is the record key (below) and a SHA-256 of the entry's DN and attributes as the server sent them. The
  * record key covers everything else a record is made from: the profile, its primary domain (logins), the id
  * and username attributes, the mapping's signature, and the ldapsync version (whose code does the mapping).
  * Any change to one of them changes every key, so the next sync compares every entry in full again, and
@@ -33,12 +33,15 @@ export function groupKey(profile: Profile, query: GroupQuery, members: string): 
   return createHash('sha256').update(JSON.stringify(made)).digest('base64').slice(0, 16);
 }
 
-/** The entry's digest under `key`, or undefined when its attributes are not the server's bytes (then it is compared in full). */
+/**
+ * The entry's digest under `key`: of its DN and its attributes, so that equal digests mean the same DN too. undefined
+ * when its attributes are not the server's bytes (then it is compared in full).
+ */
 export function entryDigest(entry: Entry, key: string): string | undefined {
   const attributes = entry.attributes;
   if (!(attributes instanceof WireAttributes)) return undefined;
   const digest = attributes.digest();
-  return digest === undefined ? undefined : `${key}:${digest}`;
+  return digest === undefined ? undefined : `${key}:${hash('sha256', `${digest} ${entry.dn}`, 'base64')}`;
 }
 
 let knownVersion: string | undefined;

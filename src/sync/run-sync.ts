@@ -3,6 +3,7 @@ import { Directory, identityOf, normalizeDn } from '../ldap/index.js';
 import {
   planGroups,
   planUsers,
+  unchangedUserPlan,
   type DeleteGuard,
   type DesiredGroup,
   type DesiredUser,
@@ -10,6 +11,7 @@ import {
   type MatchedGroup,
   type MatchedUser,
   type MemberCandidate,
+  type RowId,
   type Skip,
   type StoredGroup,
   type StoredGroupSummary,
@@ -143,11 +145,11 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) throw new LdapsyncError('sync.interrupted', 'the sync was interrupted (shutdown); nothing was written');
 }
 
-/** Reads the query's entries page by page and sorts what `convert` makes of each into desired records and skips. */
-async function readDirectory<T extends DesiredUser | MatchedUser | DesiredGroup | MatchedGroup>(
+/** Reads the query's entries page by page and sorts what `convert` makes of each into desired records and skips (undefined: neither, `convert` kept it). */
+async function readDirectory<T extends DesiredUser | DesiredGroup | MatchedGroup>(
   request: SyncRequest,
   pages: (directory: Directory) => AsyncIterable<ReadonlyArray<Entry>>,
-  convert: (entry: Entry) => T | Skip,
+  convert: (entry: Entry) => T | Skip | undefined,
 ): Promise<{ desired: T[]; skipped: Skip[] }> {
   const desired: T[] = [];
   const skipped: Skip[] = [];
@@ -158,6 +160,7 @@ async function readDirectory<T extends DesiredUser | MatchedUser | DesiredGroup 
       throwIfAborted(request.signal);
       for (const entry of page) {
         const result = convert(entry);
+        if (result === undefined) continue;
         if (isSkip(result)) skipped.push(result);
         else desired.push(result);
       }
@@ -171,32 +174,52 @@ async function readDirectory<T extends DesiredUser | MatchedUser | DesiredGroup 
 }
 
 /**
- * The profile's rows are read before the directory, without their fields, and each entry is looked up as it
- * arrives: one whose row was written from an entry with the same digest, under the same DN, holds its record
- * already, and is kept by its identity alone, neither mapped nor decoded beyond its id. Only the other entries
- * are mapped, and only their rows are then read whole for the planner to compare.
+ * The profile's rows are read before the directory as their digests alone, and each entry is looked up as it
+ * arrives: one whose digest (of its DN and attributes, `entryDigest`) a live row holds was written from that very
+ * entry, and holds its record; it is neither mapped nor decoded. When every entry and every row matched, nothing
+ * changes and nothing more is read. Otherwise the rows are read without their fields, the matched entries are
+ * kept by their rows' identities, the others are mapped, and only their rows are then read whole to compare.
  */
 async function planUserSync(request: SyncRequest, store: Store, deletes: DeletesConfig): Promise<{ kind: 'users'; plan: UserPlan; digests: EntryDigests }> {
   const { profile } = request;
   const query: UserQuery = profile.users;
   const key = recordKey(profile, query);
-  const own = new Map<string, DigestedUserSummary>();
-  for (const row of await store.userSummariesOf(profile.name)) own.set(row.externalId, row);
+  const known = await store.userDigestsOf(profile.name);
+  const matchedIds: RowId[] = [];
   const digestOf = new Map<string, string>();
-  const { desired, skipped } = await readDirectory<DesiredUser | MatchedUser>(
+  const { desired: mapped, skipped } = await readDirectory<DesiredUser>(
     request,
     (d) => d.users(query.mapping.attributes),
     (entry) => {
       const digest = entryDigest(entry, key);
-      if (digest !== undefined) {
-        const matched = matchedByDigest(entry, digest, own, query);
-        if (matched !== undefined) return matched;
+      const id = digest === undefined ? undefined : known.byDigest.get(digest);
+      if (id !== undefined) {
+        matchedIds.push(id);
+        return undefined;
       }
       const user = desiredUser(entry, profile, query);
       if (!isSkip(user) && digest !== undefined) digestOf.set(user.externalId, digest);
       return user;
     },
   );
+  if (mapped.length === 0 && skipped.length === 0 && matchedIds.length === known.rows && new Set(matchedIds).size === known.rows) {
+    return { kind: 'users', plan: unchangedUserPlan(profile.name, known.rows, deletes), digests: { of: digestOf, refresh: [] } };
+  }
+
+  const own = new Map<string, DigestedUserSummary>();
+  const byId = new Map<RowId, DigestedUserSummary>();
+  for (const row of await store.userSummariesOf(profile.name)) {
+    own.set(row.externalId, row);
+    byId.set(row.id, row);
+  }
+  const desired: Array<DesiredUser | MatchedUser> = mapped;
+  for (const id of matchedIds) {
+    const row = byId.get(id);
+    if (row === undefined || row.removedAt !== null) {
+      throw new LdapsyncError('store.stale-plan', `a user row (id ${id}) was removed while the directory was read; nothing was written, the next run sees it`, { table: 'users' });
+    }
+    desired.push({ externalId: row.externalId, dn: row.dn, username: row.username, login: row.login });
+  }
   const compared: string[] = [];
   for (const user of desired) if (user.fields !== undefined && own.has(user.externalId)) compared.push(user.externalId);
   // Many rows to compare (a changed mapping, a first sync with digests): reading them all beats looking each up.
@@ -218,20 +241,6 @@ async function planUserSync(request: SyncRequest, store: Store, deletes: Deletes
     if (row !== undefined && row.removedAt === null && row.entryDigest !== digest && !touched.has(externalId)) refresh.push({ id: row.id, digest });
   }
   return { kind: 'users', plan, digests: { of: digestOf, refresh } };
-}
-
-/** The entry as its row's identity when the row was written from an entry with this digest and DN; otherwise undefined. */
-function matchedByDigest(entry: Entry, digest: string, own: ReadonlyMap<string, DigestedUserSummary>, query: UserQuery): MatchedUser | undefined {
-  let externalId: string | undefined;
-  try {
-    externalId = identityOf(entry, query.idAttribute);
-  } catch {
-    // A malformed id: the full path says why the entry is skipped.
-    return undefined;
-  }
-  const row = externalId === undefined ? undefined : own.get(externalId);
-  if (row === undefined || row.entryDigest !== digest || row.removedAt !== null || row.dn !== entry.dn) return undefined;
-  return { externalId: row.externalId, dn: row.dn, username: row.username, login: row.login };
 }
 
 /**

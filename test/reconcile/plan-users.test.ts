@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { holdsRecord, planUsers, type MatchedUser, type PlanUsersInput, type StoredUserSummary, type UserChange, type UserPlan } from '../../src/reconcile/index.js';
+import { holdsRecord, planUsers, unchangedUserPlan, type MatchedUser, type PlanUsersInput, type StoredUserSummary, type UserChange, type UserPlan } from '../../src/reconcile/index.js';
 import { DELETES_OFF, NOW, PROFILE, deletesOn, desiredUser, storedUser } from './builders.js';
 
 function plan(input: Partial<PlanUsersInput>): UserPlan {
@@ -30,6 +30,19 @@ describe('planUsers: creates, updates, unchanged', () => {
     const p = plan({ desired: [d], stored: [row] });
     expect(p.changes).toEqual([]);
     expect(p.unchanged).toBe(1);
+  });
+
+  it('gives, for rows that all came as matched entries, the very plan planUsers makes of those entries and rows', () => {
+    const rows = ['fry', 'leela', 'bender'].map((name) => {
+      const { fields: _fields, ...summary } = storedUser(name);
+      return summary;
+    });
+    const matched: MatchedUser[] = rows.map((r) => ({ externalId: r.externalId, dn: r.dn, username: r.username, login: r.login }));
+    for (const deletes of [DELETES_OFF, deletesOn(), deletesOn({ maxCount: 0 })]) {
+      expect(unchangedUserPlan(PROFILE, rows.length, deletes)).toEqual(plan({ desired: matched, stored: rows, deletes }));
+    }
+    expect(unchangedUserPlan(PROFILE, 0, deletesOn())).toEqual(plan({ deletes: deletesOn() }));
+    expect(() => unchangedUserPlan('local', 1, DELETES_OFF)).toThrow(/never synced/);
   });
 
   it('plans with the identities of entries known to hold their row (holdsRecord) and summaries of those rows, exactly as with both whole', () => {
