@@ -161,19 +161,7 @@ function migrations(schema: string): Record<string, Migration> {
       // fields. Any update that does not set a new digest (an application's, a login's, a removal's) forgets
       // it, so that a row changed by anything but a sync of its entry is compared in full again.
       async up(db: Kysely<unknown>): Promise<void> {
-        await sql`ALTER TABLE ${t('users')} ADD COLUMN entry_digest text`.execute(db);
-        await sql`
-          CREATE FUNCTION ${t('users_forget_entry_digest')}() RETURNS trigger LANGUAGE plpgsql AS $$
-          BEGIN
-            IF NEW.entry_digest IS NOT DISTINCT FROM OLD.entry_digest THEN
-              NEW.entry_digest := NULL;
-            END IF;
-            RETURN NEW;
-          END
-          $$`.execute(db);
-        await sql`
-          CREATE TRIGGER users_forget_entry_digest BEFORE UPDATE ON ${t('users')}
-          FOR EACH ROW WHEN (OLD.entry_digest IS NOT NULL) EXECUTE FUNCTION ${t('users_forget_entry_digest')}()`.execute(db);
+        await addEntryDigest(db, t, 'users');
       },
     },
     '0006_group_entry_digest': {
@@ -182,19 +170,7 @@ function migrations(schema: string): Record<string, Migration> {
       // holds its members already, without resolving them or reading them. Any other update of the group, and
       // any change to its memberships by anyone (a delete of a user included), forgets it.
       async up(db: Kysely<unknown>): Promise<void> {
-        await sql`ALTER TABLE ${t('groups')} ADD COLUMN entry_digest text`.execute(db);
-        await sql`
-          CREATE FUNCTION ${t('groups_forget_entry_digest')}() RETURNS trigger LANGUAGE plpgsql AS $$
-          BEGIN
-            IF NEW.entry_digest IS NOT DISTINCT FROM OLD.entry_digest THEN
-              NEW.entry_digest := NULL;
-            END IF;
-            RETURN NEW;
-          END
-          $$`.execute(db);
-        await sql`
-          CREATE TRIGGER groups_forget_entry_digest BEFORE UPDATE ON ${t('groups')}
-          FOR EACH ROW WHEN (OLD.entry_digest IS NOT NULL) EXECUTE FUNCTION ${t('groups_forget_entry_digest')}()`.execute(db);
+        await addEntryDigest(db, t, 'groups');
         await sql`
           CREATE FUNCTION ${t('group_members_forget_digests')}() RETURNS trigger LANGUAGE plpgsql AS $$
           BEGIN
@@ -262,6 +238,27 @@ function checkRefsFunction(t: (table: string) => RawBuilder<unknown>, create: 'C
             RETURN NULL;
           END
           $$`;
+}
+
+/**
+ * The `entry_digest` column of users (0005) or groups (0006), and the row trigger that clears it on any update
+ * that does not set a new one. The statements are those 0005 ran for users, table name aside.
+ */
+async function addEntryDigest(db: Kysely<unknown>, t: (table: string) => RawBuilder<unknown>, table: 'users' | 'groups'): Promise<void> {
+  const forget = `${table}_forget_entry_digest`;
+  await sql`ALTER TABLE ${t(table)} ADD COLUMN entry_digest text`.execute(db);
+  await sql`
+          CREATE FUNCTION ${t(forget)}() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            IF NEW.entry_digest IS NOT DISTINCT FROM OLD.entry_digest THEN
+              NEW.entry_digest := NULL;
+            END IF;
+            RETURN NEW;
+          END
+          $$`.execute(db);
+  await sql`
+          CREATE TRIGGER ${sql.id(forget)} BEFORE UPDATE ON ${t(table)}
+          FOR EACH ROW WHEN (OLD.entry_digest IS NOT NULL) EXECUTE FUNCTION ${t(forget)}()`.execute(db);
 }
 
 /** Names of all migrations, oldest first. */
