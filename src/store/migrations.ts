@@ -174,6 +174,10 @@ function migrations(schema: string): Record<string, Migration> {
         await sql`
           CREATE FUNCTION ${t('group_members_forget_digests')}() RETURNS trigger LANGUAGE plpgsql AS $$
           BEGIN
+            -- No group has a digest (a first sync writing its memberships): nothing to forget, no rows to join.
+            IF NOT EXISTS (SELECT 1 FROM ${t('groups')} WHERE entry_digest IS NOT NULL) THEN
+              RETURN NULL;
+            END IF;
             IF TG_OP = 'TRUNCATE' THEN
               UPDATE ${t('groups')} SET entry_digest = NULL WHERE entry_digest IS NOT NULL;
             END IF;
