@@ -171,11 +171,6 @@ export function planGroups(input: PlanGroupsInput): GroupPlan {
     else unchanged++;
   });
 
-  for (const { row } of outcome.removals) {
-    if (row.memberIds === undefined) {
-      throw new LdapsyncError('reconcile.no-fields', `the stored row of ${row.dn} came without its members, and no entry matched it`, { profile });
-    }
-  }
   const removals: GroupRemove[] = outcome.removals.map(({ row, mode, reason, live }) => ({
     kind: 'remove',
     id: row.id,
@@ -188,7 +183,10 @@ export function planGroups(input: PlanGroupsInput): GroupPlan {
   }));
   for (const removal of outcome.removals) {
     // A removed group keeps no members: an application that forgets to check removed_at must not grant through it.
-    const memberIds = removal.row.memberIds ?? [];
+    const memberIds = removal.row.memberIds;
+    if (memberIds === undefined) {
+      throw new LdapsyncError('reconcile.no-fields', `the stored row of ${removal.row.dn} came without its members, and no entry matched it`, { profile });
+    }
     if (memberIds.length > 0) {
       memberships.push({ groupId: removal.row.id, externalId: removal.row.externalId, dn: removal.row.dn, add: [], remove: memberIds.map(refOf) });
     }

@@ -1,5 +1,5 @@
 import type { DeletesConfig, GroupQuery, UserQuery } from '../config/index.js';
-import { Directory, identityOf, normalizeDn } from '../ldap/index.js';
+import { Directory, normalizeDn } from '../ldap/index.js';
 import {
   planGroups,
   planUsers,
@@ -256,8 +256,8 @@ function loginsToCheck(desired: ReadonlyArray<DesiredUser | MatchedUser>, own: R
 
 /**
  * Without nesting to flatten, a real run reads the group rows before the directory, without fields or members,
- * and looks each entry up as it arrives: a group written from an entry with the same digest, against the same
- * users (`groupKey`), under the same DN, holds its members already and is kept by its identity alone. Only
+ * and looks each entry up as it arrives: a live group written from an entry with the same digest (of its DN and
+ * attributes), against the same users (`groupKey`), holds its members already and is kept by its identity alone. Only
  * when some entry or row is left over are the other rows read whole, with the users, and resolved. A dry run
  * resolves every group, so that its plan lists every member that resolves to no user.
  */
@@ -274,30 +274,27 @@ async function planGroupSync(request: SyncRequest, store: Store, deletes: Delete
 
   const [summaries, members] = await Promise.all([store.groupSummariesOf(profile.name), store.memberFingerprintOf(profile.name)]);
   const key = groupKey(profile, query, members);
-  const own = new Map<string, DigestedGroupSummary>();
-  for (const row of summaries) own.set(row.externalId, row);
+  const byDigest = new Map<string, DigestedGroupSummary>();
+  for (const row of summaries) if (row.entryDigest !== null && row.removedAt === null) byDigest.set(row.entryDigest, row);
+  const matchedRows: DigestedGroupSummary[] = [];
   const digestOf = new Map<string, string>();
   const { desired, skipped } = await readDirectory<DesiredGroup | MatchedGroup>(
     request,
     (d) => d.groups(query.mapping.attributes),
     (entry) => {
       const digest = entryDigest(entry, key);
-      if (digest !== undefined) {
-        const matched = matchedGroupByDigest(entry, digest, own, query);
-        if (matched !== undefined) return matched;
+      const row = digest === undefined ? undefined : byDigest.get(digest);
+      if (row !== undefined) {
+        matchedRows.push(row);
+        return { externalId: row.externalId, dn: row.dn, name: row.name };
       }
       const group = desiredGroup(entry, query);
       if (!isSkip(group) && digest !== undefined) digestOf.set(group.externalId, digest);
       return group;
     },
   );
-  const matchedRows: DigestedGroupSummary[] = [];
-  for (const group of desired) {
-    const row = group.fields === undefined ? own.get(group.externalId) : undefined;
-    if (row !== undefined) matchedRows.push(row);
-  }
   // Every entry matched and every row with it: nothing is left to resolve, or to read.
-  if (matchedRows.length === desired.length && matchedRows.length === own.size && skipped.length === 0) {
+  if (matchedRows.length === desired.length && matchedRows.length === summaries.length && skipped.length === 0) {
     return { kind: 'groups', plan: planned(desired, skipped, summaries, []), digests: digestOf };
   }
   const [whole, users] = await Promise.all([store.groupsOf(profile.name, matchedRows.map((r) => r.id)), store.memberCandidatesOf(profile.name)]);
@@ -305,19 +302,6 @@ async function planGroupSync(request: SyncRequest, store: Store, deletes: Delete
   // A group skipped for an id another entry shares keeps its row as it was, digest and all.
   for (const skip of plan.skipped) if (skip.externalId !== undefined) digestOf.delete(skip.externalId);
   return { kind: 'groups', plan, digests: digestOf };
-}
-
-/** The entry as its group's identity when the row was written from an entry with this digest and DN; otherwise undefined. */
-function matchedGroupByDigest(entry: Entry, digest: string, own: ReadonlyMap<string, DigestedGroupSummary>, query: GroupQuery): MatchedGroup | undefined {
-  let externalId: string | undefined;
-  try {
-    externalId = identityOf(entry, query.idAttribute);
-  } catch {
-    return undefined;
-  }
-  const row = externalId === undefined ? undefined : own.get(externalId);
-  if (row === undefined || row.entryDigest !== digest || row.removedAt !== null || row.dn !== entry.dn) return undefined;
-  return { externalId: row.externalId, dn: row.dn, name: row.name };
 }
 
 /** Each user's DN comes back as a member of about as many groups as it is in: normalise each text once. */
