@@ -97,8 +97,8 @@ export async function writeGroupPlan(
   await execBatches(
     db,
     leaving,
-    (part) => sql`DELETE FROM ${members} AS m
-                  USING ${batchRows(part, EDGE)}, ${groups} AS g
+    (part, into) => sql`DELETE FROM ${members} AS m
+                  USING ${batchRows(part, EDGE, into)}, ${groups} AS g
                   WHERE m.group_id = x.group_id AND m.user_id = x.user_id AND g.id = m.group_id AND g.source = ${source}`,
     'remove memberships',
     'group_members',
@@ -169,7 +169,7 @@ export async function writeGroupPlan(
   await execBatches(
     db,
     joining,
-    (part) => sql`INSERT INTO ${members} (group_id, user_id) SELECT x.group_id, x.user_id FROM ${batchRows(part, EDGE)}`,
+    (part, into) => sql`INSERT INTO ${members} (group_id, user_id) SELECT x.group_id, x.user_id FROM ${batchRows(part, EDGE, into)}`,
     'add memberships',
     'group_members',
     MEMBERSHIP_ROWS,
@@ -180,8 +180,8 @@ export async function writeGroupPlan(
   await runBatches(
     db,
     [...digests],
-    (part) => sql`UPDATE ${groups} AS g SET entry_digest = x.entry_digest
-                  FROM ${batchRows(part, DIGEST_COLUMNS)}
+    (part, into) => sql`UPDATE ${groups} AS g SET entry_digest = x.entry_digest
+                  FROM ${batchRows(part, DIGEST_COLUMNS, into)}
                   WHERE g.source = ${source} AND g.external_id = x.external_id AND g.removed_at IS NULL`,
   );
   return applied.all;

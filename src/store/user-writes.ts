@@ -104,10 +104,10 @@ export async function writeUserPlan(
   await execBatches(
     db,
     updates,
-    (part) => sql`UPDATE ${users} AS u
+    (part, into) => sql`UPDATE ${users} AS u
                   SET dn = x.dn, username = x.username, login = x.login, enabled = x.enabled, ${assignments(USER_COLUMNS)},
                       entry_digest = x.entry_digest, removed_at = NULL, updated_at = now()
-                  FROM ${batchRows(part, updateColumns)}
+                  FROM ${batchRows(part, updateColumns, into)}
                   WHERE u.id = x.id AND u.source = ${source}`,
     'update users',
     'users',
@@ -120,10 +120,10 @@ export async function writeUserPlan(
   await runBatches(
     db,
     creates,
-    (part) => sql<{ id: number; external_id: string }>`
+    (part, into) => sql<{ id: number; external_id: string }>`
       INSERT INTO ${users} (source, external_id, dn, username, login, enabled, ${columnList(USER_COLUMNS)}, entry_digest)
       SELECT ${source}, x.external_id, x.dn, x.username, x.login, x.enabled, ${columnList(USER_COLUMNS, 'x.')}, x.entry_digest
-      FROM ${batchRows(part, createColumns)}
+      FROM ${batchRows(part, createColumns, into)}
       RETURNING id, external_id`,
     (part, { rows }) => {
       const ids = new Map(rows.map((r) => [r.external_id, r.id]));
@@ -152,8 +152,8 @@ export async function writeUserPlan(
   await runBatches(
     db,
     digests.refresh,
-    (part) => sql`UPDATE ${users} AS u SET entry_digest = x.entry_digest
-                  FROM ${batchRows(part, REFRESH_COLUMNS)}
+    (part, into) => sql`UPDATE ${users} AS u SET entry_digest = x.entry_digest
+                  FROM ${batchRows(part, REFRESH_COLUMNS, into)}
                   WHERE u.id = x.id AND u.source = ${source} AND u.removed_at IS NULL`,
   );
   return applied.all;
