@@ -47,6 +47,17 @@ export class WireAttributes extends Map<string, AttributeValue[]> {
     return firstValue(bytes, key);
   }
 
+  /**
+   * Lets go of the attributes, decoded or not, once the caller is done with the entry: it reads as empty from
+   * then on. A page of entries is held until its last entry is taken, and with it whatever the entries decoded;
+   * a first sync of 100,000 users peaked at 265-276 MB with entries let go of as they were mapped, against
+   * 264-309 MB without (V8 promoted the decoded maps of the page being mapped whenever a collection fell inside it).
+   */
+  discard(): void {
+    this.#bytes = undefined;
+    super.clear();
+  }
+
   #load(): void {
     const bytes = this.#bytes;
     if (bytes === undefined) return;

@@ -1,5 +1,5 @@
 import type { DeletesConfig, GroupQuery, UserQuery } from '../config/index.js';
-import { Directory, normalizeDn } from '../ldap/index.js';
+import { Directory, normalizeDn, WireAttributes } from '../ldap/index.js';
 import {
   planGroups,
   planUsers,
@@ -160,6 +160,8 @@ async function readDirectory<T extends DesiredUser | DesiredGroup | MatchedGroup
       throwIfAborted(request.signal);
       for (const entry of page) {
         const result = convert(entry);
+        // convert keeps values, never the map that holds them: the map need not wait for the rest of the page.
+        if (entry.attributes instanceof WireAttributes) entry.attributes.discard();
         if (result === undefined) continue;
         if (isSkip(result)) skipped.push(result);
         else desired.push(result);

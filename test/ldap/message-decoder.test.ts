@@ -141,6 +141,22 @@ describe('MessageDecoder', () => {
     expect(wire(entry).first('mail')).toBe('alice@example.org');
   });
 
+  it('lets go of the attributes once discarded, decoded or not, and leaves the values already taken as they were', () => {
+    const d = decoder();
+    d.decoder.feed(Buffer.concat([alice, searchEntry(8, 'uid=bob,ou=people,dc=example,dc=org', [['mail', ['bob@example.org']]])]));
+    const [decoded, raw] = d.entries.map((e) => e.entry) as [Entry, Entry];
+    const mail = decoded.attributes.get('mail');
+    (decoded.attributes as WireAttributes).discard();
+    (raw.attributes as WireAttributes).discard();
+    expect(mail).toEqual(['alice@example.org', 'a.andersen@example.com']);
+    for (const entry of [decoded, raw]) {
+      expect(entry.attributes.size).toBe(0);
+      expect(entry.attributes.get('mail')).toBeUndefined();
+      expect((entry.attributes as WireAttributes).first('mail')).toBeUndefined();
+      expect((entry.attributes as WireAttributes).digest()).toBeUndefined();
+    }
+  });
+
   it('decodes results: code, matched DN, diagnostic message, referrals and the paged results cookie', () => {
     const { results, decoder: d } = decoder();
     d.feed(result(9, 32, { matchedDN: 'dc=example,dc=org', diagnostic: 'no such entry' }));
