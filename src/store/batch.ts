@@ -19,16 +19,25 @@ export interface BatchColumn<T> {
 }
 
 /**
+ * How a packed batch travels: as the bytes (bytea) to Postgres, or as text to PGlite, whose bytea parameters
+ * took 0.4-0.5 s and hundreds of MB of its memory for each 2.5 MB batch here (a first sync: 37 s and 1.1 GB
+ * against 19 s and 650 MB as text).
+ */
+export type Wire = 'bytea' | 'text';
+
+/**
  * The bytes a batch is packed into, sent as one bytea parameter: grown as needed and, in `runBatches`, used again
  * batch after batch. Packed into a string, each batch of a first sync (2.5 MB of users, 1 MB of NOTIFY payloads)
  * was a large object that outlived its statement in V8's heap until the next full collection: most of the 70 to
  * 80 MB that large objects held at the peak of a first sync of 100,000 users, or of its groups.
  */
 export class PackBuffer {
+  readonly wire: Wire;
   #bytes: Buffer;
   #used = 0;
 
-  constructor(size = 64 * 1024) {
+  constructor(wire: Wire, size = 64 * 1024) {
+    this.wire = wire;
     this.#bytes = Buffer.allocUnsafe(size);
   }
 
@@ -70,15 +79,20 @@ export class PackBuffer {
  * travels as one array per column instead, and so does a batch of ids alone (memberships): integer arrays
  * parse faster than the split text (0.55 s against 0.40 s for a first sync's 300,000 memberships here).
  */
-export function batchRows<T>(items: ReadonlyArray<T>, columns: ReadonlyArray<BatchColumn<T>>, into = new PackBuffer()): RawBuilder<unknown> {
+export function batchRows<T>(items: ReadonlyArray<T>, columns: ReadonlyArray<BatchColumn<T>>, into: PackBuffer): RawBuilder<unknown> {
   if (columns.every((c) => c.type === 'bigint')) return unnestRows(items, columns);
   if (!pack(items, columns, into)) return unnestRows(items, columns);
   const select = columns.map((c, i) => `f[${i + 1}]::${c.type} AS ${c.column}`).join(', ');
   // OFFSET 0 keeps the split in the subquery: pulled up, it would run once per column reference.
   return sql`(SELECT ${sql.raw(select)}
               FROM (SELECT string_to_array(line, E'\x1f', E'\x1d') AS f
-                    FROM unnest(string_to_array(convert_from(${into.bytes}, 'UTF8'), E'\x1e')) AS line OFFSET 0) AS s
+                    FROM unnest(string_to_array(${packedText(into)}, E'\x1e')) AS line OFFSET 0) AS s
              ) AS x`;
+}
+
+/** What `into` holds, as a text expression of the statement. */
+function packedText(into: PackBuffer): RawBuilder<string> {
+  return into.wire === 'bytea' ? sql`convert_from(${into.bytes}, 'UTF8')` : sql`${into.bytes.toString('utf8')}::text`;
 }
 
 const FIELD_SEPARATOR = '\x1f';
@@ -130,6 +144,7 @@ export type Db = Kysely<Database>;
  */
 export async function runBatches<T, R>(
   db: Db,
+  wire: Wire,
   items: ReadonlyArray<T>,
   build: (part: ReadonlyArray<T>, into: PackBuffer) => RawBuilder<R>,
   done?: (part: ReadonlyArray<T>, result: QueryResult<R>) => void,
@@ -141,7 +156,7 @@ export async function runBatches<T, R>(
     const result = await batch.result;
     done?.(batch.part, result);
   };
-  const buffers = [new PackBuffer(), new PackBuffer()] as const;
+  const buffers = [new PackBuffer(wire), new PackBuffer(wire)] as const;
   let turn = 0;
   for (const part of chunks(items, rows)) {
     // The statement before the one in flight has run: its buffer is free.
@@ -157,13 +172,14 @@ export async function runBatches<T, R>(
 /** `runBatches` of writes, each checked like `execExpecting`. */
 export function execBatches<T>(
   db: Db,
+  wire: Wire,
   items: ReadonlyArray<T>,
   build: (part: ReadonlyArray<T>, into: PackBuffer) => RawBuilder<unknown>,
   what: string,
   table: string,
   rows = BATCH_ROWS,
 ): Promise<void> {
-  return runBatches(db, items, build, (part, result) => expectAffected(result, part.length, what, table), rows);
+  return runBatches(db, wire, items, build, (part, result) => expectAffected(result, part.length, what, table), rows);
 }
 
 /** Runs a write and checks it touched exactly the rows the plan expected, so a stale plan rolls back. */
@@ -186,17 +202,17 @@ function expectAffected(result: QueryResult<unknown>, expected: number, what: st
  * Queues one NOTIFY per change inside the transaction: Postgres delivers them at commit and drops them on
  * rollback, so a listener never hears of a change that did not happen.
  */
-export async function notifyAll(db: Db, schema: string, changes: ReadonlyArray<AppliedChange>): Promise<void> {
+export async function notifyAll(db: Db, wire: Wire, schema: string, changes: ReadonlyArray<AppliedChange>): Promise<void> {
   const first = changes[0];
   if (first === undefined) return;
   // One run's changes share schema, source and run id.
   const prefix = notifyPrefix(schema, first);
-  await runBatches(db, changes, (batch, into) => {
+  await runBatches(db, wire, changes, (batch, into) => {
     // JSON escapes every control character, so the row separator can join the payloads.
     for (let i = 0; i < batch.length; i++) {
       if (i > 0) into.byte(ROW_SEPARATOR);
       into.text(notifyPayloadJson(prefix, batch[i] as AppliedChange));
     }
-    return sql`SELECT count(pg_notify(${NOTIFY_CHANNEL}, p)) FROM unnest(string_to_array(convert_from(${into.bytes}, 'UTF8'), E'\x1e')) AS p`;
+    return sql`SELECT count(pg_notify(${NOTIFY_CHANNEL}, p)) FROM unnest(string_to_array(${packedText(into)}, E'\x1e')) AS p`;
   });
 }

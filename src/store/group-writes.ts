@@ -3,7 +3,7 @@ import { LdapsyncError } from '../shared/index.js';
 import type { GroupCreate, GroupPlan, GroupRemove, GroupUpdate, RowId } from '../reconcile/index.js';
 import { AppliedChanges, type AppliedChange, type MembershipAdded, type MembershipRemoved, type OnApplied, type RunId } from './applied-change.js';
 import { arrayLiteral } from './array-literal.js';
-import { batchRows, chunks, execBatches, execExpecting, runBatches, type BatchColumn, type Db } from './batch.js';
+import { batchRows, chunks, execBatches, execExpecting, PackBuffer, runBatches, type BatchColumn, type Db, type Wire } from './batch.js';
 import { assignments, columnList, fieldBatchColumns, GROUP_COLUMNS } from './rows.js';
 
 const ROW: ReadonlyArray<BatchColumn<GroupCreate | GroupUpdate>> = [
@@ -48,6 +48,7 @@ const EDGE: ReadonlyArray<BatchColumn<MembershipAdded | MembershipRemoved>> = [
  */
 export async function writeGroupPlan(
   db: Db,
+  wire: Wire,
   schema: string,
   runId: RunId,
   plan: GroupPlan,
@@ -96,6 +97,7 @@ export async function writeGroupPlan(
   applied.announce();
   await execBatches(
     db,
+    wire,
     leaving,
     (part, into) => sql`DELETE FROM ${members} AS m
                   USING ${batchRows(part, EDGE, into)}, ${groups} AS g
@@ -125,7 +127,7 @@ export async function writeGroupPlan(
       db,
       sql`UPDATE ${groups} AS g
           SET dn = x.dn, name = x.name, ${assignments(GROUP_COLUMNS)}, removed_at = NULL, updated_at = now()
-          FROM ${batchRows(part, UPDATE_COLUMNS)}
+          FROM ${batchRows(part, UPDATE_COLUMNS, new PackBuffer(wire))}
           WHERE g.id = x.id AND g.source = ${source}`,
       part.length,
       'update groups',
@@ -142,7 +144,7 @@ export async function writeGroupPlan(
     const { rows } = await sql<{ id: number; external_id: string }>`
       INSERT INTO ${groups} (source, external_id, dn, name, ${columnList(GROUP_COLUMNS)})
       SELECT ${source}, x.external_id, x.dn, x.name, ${columnList(GROUP_COLUMNS, 'x.')}
-      FROM ${batchRows(part, CREATE_COLUMNS)}
+      FROM ${batchRows(part, CREATE_COLUMNS, new PackBuffer(wire))}
       RETURNING id, external_id`.execute(db);
     for (const r of rows) createdIds.set(r.external_id, r.id);
     for (const c of part) {
@@ -168,6 +170,7 @@ export async function writeGroupPlan(
   }
   await execBatches(
     db,
+    wire,
     joining,
     (part, into) => sql`INSERT INTO ${members} (group_id, user_id) SELECT x.group_id, x.user_id FROM ${batchRows(part, EDGE, into)}`,
     'add memberships',
@@ -179,6 +182,7 @@ export async function writeGroupPlan(
   // A group that went meanwhile only misses its digest (and is resolved in full next time): no count is checked.
   await runBatches(
     db,
+    wire,
     [...digests],
     (part, into) => sql`UPDATE ${groups} AS g SET entry_digest = x.entry_digest
                   FROM ${batchRows(part, DIGEST_COLUMNS, into)}

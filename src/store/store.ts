@@ -6,7 +6,7 @@ import { LdapsyncError, type Logger } from '../shared/index.js';
 import type { AppliedChange, OnApplied, RunId } from './applied-change.js';
 import { openBackend, type Backend } from './backend.js';
 import { arrayLiteral } from './array-literal.js';
-import { notifyAll, type Db } from './batch.js';
+import { notifyAll, type Db, type Wire } from './batch.js';
 import type { Database } from './database.js';
 import { writeGroupPlan, type GroupDigests } from './group-writes.js';
 import { InCodeMigrationProvider } from './migrations.js';
@@ -88,6 +88,8 @@ export class Store implements AsyncDisposable {
   readonly #db: Kysely<Database>;
   readonly #locks: ProfileLocks;
   readonly #logger: Logger;
+  /** How write batches travel (see `Wire`). */
+  readonly #wire: Wire;
   #closing: Promise<void> | undefined;
 
   constructor(backend: Backend, schema: string, logger: Logger) {
@@ -97,6 +99,7 @@ export class Store implements AsyncDisposable {
     this.#db = new Kysely<Database>({ dialect: backend.dialect });
     this.#locks = backend.locks;
     this.#logger = logger;
+    this.#wire = backend.kind === 'postgres' ? 'bytea' : 'text';
   }
 
   get #tables(): Db {
@@ -315,12 +318,12 @@ export class Store implements AsyncDisposable {
    * are written with the rows (see `EntryDigests`).
    */
   async applyUserPlan(runId: RunId, plan: UserPlan, onApplied?: OnApplied, digests?: EntryDigests): Promise<AppliedChange[]> {
-    return this.#apply(runId, plan, (db) => writeUserPlan(db, this.schema, runId, plan, onApplied, digests));
+    return this.#apply(runId, plan, (db) => writeUserPlan(db, this.#wire, this.schema, runId, plan, onApplied, digests));
   }
 
   /** Writes a group plan (groups and memberships) and closes its run as succeeded, in one transaction. */
   async applyGroupPlan(runId: RunId, plan: GroupPlan, onApplied?: OnApplied, digests?: GroupDigests): Promise<AppliedChange[]> {
-    return this.#apply(runId, plan, (db) => writeGroupPlan(db, this.schema, runId, plan, onApplied, digests));
+    return this.#apply(runId, plan, (db) => writeGroupPlan(db, this.#wire, this.schema, runId, plan, onApplied, digests));
   }
 
   async #apply(runId: RunId, plan: UserPlan | GroupPlan, write: (db: Db) => Promise<AppliedChange[]>): Promise<AppliedChange[]> {
@@ -336,7 +339,7 @@ export class Store implements AsyncDisposable {
         const db = tx.withSchema(this.schema);
         const applied = await write(db);
         await this.#closeRun(db, runId, plan.profile, { status: 'succeeded', error: null, counts: runCounts(plan.counts) });
-        await notifyAll(db, this.schema, applied);
+        await notifyAll(db, this.#wire, this.schema, applied);
         return applied;
       }),
     );

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { LdapsyncError } from '../shared/index.js';
 import type { RowId, UserCreate, UserPlan, UserRemove, UserUpdate } from '../reconcile/index.js';
 import { AppliedChanges, type AppliedChange, type OnApplied, type RunId } from './applied-change.js';
-import { batchRows, chunks, execBatches, execExpecting, runBatches, type BatchColumn, type Db } from './batch.js';
+import { batchRows, chunks, execBatches, execExpecting, PackBuffer, runBatches, type BatchColumn, type Db, type Wire } from './batch.js';
 import { assignments, columnList, fieldBatchColumns, USER_COLUMNS } from './rows.js';
 
 const ROW: ReadonlyArray<BatchColumn<UserCreate | UserUpdate>> = [
@@ -39,6 +39,7 @@ const REFRESH_COLUMNS: ReadonlyArray<BatchColumn<EntryDigests['refresh'][number]
  */
 export async function writeUserPlan(
   db: Db,
+  wire: Wire,
   schema: string,
   runId: RunId,
   plan: UserPlan,
@@ -103,6 +104,7 @@ export async function writeUserPlan(
   }
   await execBatches(
     db,
+    wire,
     updates,
     (part, into) => sql`UPDATE ${users} AS u
                   SET dn = x.dn, username = x.username, login = x.login, enabled = x.enabled, ${assignments(USER_COLUMNS)},
@@ -119,6 +121,7 @@ export async function writeUserPlan(
 
   await runBatches(
     db,
+    wire,
     creates,
     (part, into) => sql<{ id: number; external_id: string }>`
       INSERT INTO ${users} (source, external_id, dn, username, login, enabled, ${columnList(USER_COLUMNS)}, entry_digest)
@@ -151,6 +154,7 @@ export async function writeUserPlan(
   // only misses its digest (and is compared in full next time), so the count is not checked.
   await runBatches(
     db,
+    wire,
     digests.refresh,
     (part, into) => sql`UPDATE ${users} AS u SET entry_digest = x.entry_digest
                   FROM ${batchRows(part, REFRESH_COLUMNS, into)}
