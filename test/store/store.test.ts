@@ -111,6 +111,24 @@ describe.each(BACKENDS)('store on %s', (backend) => {
       expect((await userPlan(store, profile, [person('ctl', { fields }), person('ctl2')])).unchanged).toBe(2);
     });
 
+    it('writes a run of several batches whole, however long and however multibyte its values', async () => {
+      const profile = 'batches';
+      // 12,001 users: three insert batches of 5,000 and one of 1, each packed into a buffer the one before last used.
+      const people = Array.from({ length: 12_001 }, (_, i) =>
+        person(`u${i}`, { fields: { displayName: `Zoë Ångström ${i} ☃`, notes: i % 1000 === 0 ? `東京 ${'x'.repeat(70_000)} ${i}` : `n${i}` } }),
+      );
+      const { applied } = await syncUsers(store, profile, people);
+      expect(applied).toHaveLength(12_001);
+      const rows = new Map((await store.usersOf(profile)).map((r) => [r.externalId, r]));
+      expect(rows.size).toBe(12_001);
+      const wrong = people.filter((p) => {
+        const fields = rows.get(p.externalId)?.fields;
+        return fields?.['displayName'] !== p.fields['displayName'] || fields?.['notes'] !== p.fields['notes'];
+      });
+      expect(wrong.map((p) => p.username)).toEqual([]);
+      expect((await userPlan(store, profile, people)).unchanged).toBe(12_001);
+    });
+
     it('deletes rows in mode delete', async () => {
       const profile = 'hard-delete';
       await syncUsers(store, profile, [person('a'), person('b')]);
