@@ -20,14 +20,14 @@ export interface BatchColumn<T> {
 
 /**
  * How a packed batch travels: as the bytes (bytea) to Postgres, or as text to PGlite, whose bytea parameters
- * took 0.4-0.5 s and hundreds of MB of its memory for each 2.5 MB batch here (a first sync: 37 s and 1.1 GB
- * against 19 s and 650 MB as text).
+ * took 0.4-0.5 s and hundreds of MB of its memory for each 2.5 MB batch here (its first sync of 100,000 users:
+ * 37 s and 1.1 GB, against 12 s and 644 MB as text).
  */
 export type Wire = 'bytea' | 'text';
 
 /**
- * The bytes a batch is packed into, sent as one bytea parameter: grown as needed and, in `runBatches`, used again
- * batch after batch. Packed into a string, each batch of a first sync (2.5 MB of users, 1 MB of NOTIFY payloads)
+ * The bytes a batch is packed into, sent as one parameter (see `Wire`): grown as needed and, in `runBatches`, used
+ * again batch after batch. Packed into a string, each batch of a first sync (2.5 MB of users, 1 MB of NOTIFY payloads)
  * was a large object that outlived its statement in V8's heap until the next full collection: most of the 70 to
  * 80 MB that large objects held at the peak of a first sync of 100,000 users, or of its groups.
  */
@@ -73,9 +73,9 @@ export class PackBuffer {
 /**
  * The batch as a derived table `x` with the given columns, to select from, packed into `into`.
  *
- * Usually the rows travel packed in one bytea parameter of UTF-8 text (fields separated by U+001F, rows by
- * U+001E, NULL as U+001D) that the server splits with string_to_array, which parses faster than array or JSON
- * input (a fifth off a 100,000-row first sync). A batch with a value containing one of those control characters
+ * Usually the rows travel packed in one parameter of UTF-8 text, as bytea or text (`Wire`): fields separated by
+ * U+001F, rows by U+001E, NULL as U+001D. The server splits it with string_to_array, which parses faster than
+ * array or JSON input (a fifth off a 100,000-row first sync). A batch with a value containing one of those control characters
  * travels as one array per column instead, and so does a batch of ids alone (memberships): integer arrays
  * parse faster than the split text (0.55 s against 0.40 s for a first sync's 300,000 memberships here).
  */
