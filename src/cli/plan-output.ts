@@ -24,11 +24,13 @@ function* membershipLines(plan: GroupPlan, which: 'add' | 'remove'): Generator<s
   }
 }
 
-function section<T>(title: string, items: ReadonlyArray<T>, line: (item: T) => string[]): string[] {
-  if (items.length === 0) return [];
-  const out = [`${title} (${items.length}):`];
+/** `count` is how many there are, when `items` holds only the first of them. */
+function section<T>(title: string, items: ReadonlyArray<T>, line: (item: T) => string[], count = items.length): string[] {
+  if (count === 0) return [];
+  const out = [`${title} (${count}):`];
   for (const item of items.slice(0, LIMIT)) out.push(...line(item).map((l, i) => (i === 0 ? `  ${l}` : `      ${l}`)));
-  if (items.length > LIMIT) out.push(`  … and ${items.length - LIMIT} more (use --json for all)`);
+  const shown = Math.min(items.length, LIMIT);
+  if (count > shown) out.push(`  … and ${count - shown} more (use --json for all)`);
   return out;
 }
 
@@ -50,7 +52,9 @@ export function formatPlan(plan: UserPlan | GroupPlan): string[] {
   const changes: ReadonlyArray<Change> = plan.changes;
   const conflicts = ofKind(changes, 'conflict');
   const lines: string[] = [];
-  lines.push(...section(`create ${noun}s`, ofKind(changes, 'create'), (c) => [`+ ${nameOf(c)}  ${c.dn}`]));
+  const creates = ofKind(changes, 'create');
+  const createCount = plan.kind === 'users' && plan.createsAbridged === true ? plan.counts.created : creates.length;
+  lines.push(...section(`create ${noun}s`, creates, (c) => [`+ ${nameOf(c)}  ${c.dn}`], createCount));
   lines.push(
     ...section(`update ${noun}s`, ofKind(changes, 'update'), (u) => [
       `~ ${nameOf(u)}  ${u.dn}${u.revive ? '  (back in the directory: revived)' : ''}`,

@@ -1,5 +1,5 @@
-export { planUsers, desiredEnabled, holdsRecord, unchangedUserPlan } from './plan-users.js';
-export type { PlanUsersInput } from './plan-users.js';
+export { planUsers, desiredEnabled, holdsRecord, streamedFirstPlan, unchangedUserPlan } from './plan-users.js';
+export type { PlanUsersInput, StreamedFirstPlanInput } from './plan-users.js';
 export { planGroups } from './plan-groups.js';
 export type { PlanGroupsInput } from './plan-groups.js';
 export { evaluateGuard } from './delete-guard.js';

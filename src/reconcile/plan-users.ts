@@ -16,6 +16,7 @@ import type {
   Skip,
   UserChange,
   UserConflict,
+  UserCreate,
   UserPlan,
   UserRemove,
 } from './types.js';
@@ -216,6 +217,52 @@ export function unchangedUserPlan(profile: string, rows: number, deletes: Delete
     missing: [],
     guard: evaluateGuard({ noun: 'users', deletes, live: rows, removals: 0, returned: rows }),
     counts: { created: 0, updated: 0, removed: 0, unchanged: rows, skipped: 0, conflicts: 0, missing: 0 },
+  };
+}
+
+export interface StreamedFirstPlanInput {
+  readonly profile: string;
+  /** How many rows the run inserted, one per entry, as it read them. */
+  readonly created: number;
+  /** The first of those creates, for the plan to show. */
+  readonly examples: ReadonlyArray<UserCreate>;
+  /**
+   * planUsers' plan of what was not inserted: the entries the store refused (a unique index) and the skipped ones,
+   * against the live rows of other sources that hold the refused entries' logins.
+   */
+  readonly rest: UserPlan;
+  /** How many entries the directory returned, usable or not. */
+  readonly returned: number;
+  readonly deletes: DeletesConfig;
+}
+
+/**
+ * The plan of a first sync (the profile had no rows) whose creates were inserted page by page as the directory was
+ * read (src/sync/run-sync.ts). It is the plan planUsers would make of the whole directory when every refused entry
+ * is a conflict with another source's row, which is all `rest` may then hold. Anything else in `rest` (an entry
+ * refused because another entry of this run took its login or its id first, which planUsers would refuse too)
+ * gives undefined: the run is then planned again in memory.
+ */
+export function streamedFirstPlan(input: StreamedFirstPlanInput): UserPlan | undefined {
+  const { profile, rest } = input;
+  if (profile === 'local') {
+    throw new LdapsyncError('reconcile.local-profile', "the source 'local' belongs to the application and is never synced", { profile });
+  }
+  if (rest.unchanged > 0 || rest.missing.length > 0) return undefined;
+  for (const change of rest.changes) if (change.kind !== 'conflict' || change.cause !== 'held-by-other-source') return undefined;
+  if (rest.skipped.some((skip) => skip.kind === 'duplicate-id')) return undefined;
+  const guard = evaluateGuard({ noun: 'users', deletes: input.deletes, live: 0, removals: 0, returned: input.returned });
+  if (guard.tripped) return undefined;
+  return {
+    kind: 'users',
+    profile,
+    changes: [...input.examples, ...rest.changes],
+    createsAbridged: true,
+    skipped: rest.skipped,
+    unchanged: 0,
+    missing: [],
+    guard,
+    counts: { created: input.created, updated: 0, removed: 0, unchanged: 0, skipped: rest.counts.skipped, conflicts: rest.counts.conflicts, missing: 0 },
   };
 }
 

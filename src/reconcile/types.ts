@@ -170,6 +170,11 @@ export interface UserPlan {
   readonly profile: string;
   /** Creates and updates in directory order, then conflicts, then removals. */
   readonly changes: ReadonlyArray<UserChange>;
+  /**
+   * Set when `changes` holds only the first creates, as examples, and `counts.created` counts them all: a first
+   * sync written page by page as it was read keeps no more (`streamedFirstPlan`).
+   */
+  readonly createsAbridged?: true;
   readonly skipped: ReadonlyArray<Skip>;
   readonly unchanged: number;
   readonly missing: ReadonlyArray<MissingRow>;

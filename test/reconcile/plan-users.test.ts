@@ -1,5 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { holdsRecord, planUsers, unchangedUserPlan, type MatchedUser, type PlanUsersInput, type StoredUserSummary, type UserChange, type UserPlan } from '../../src/reconcile/index.js';
+import {
+  desiredEnabled,
+  holdsRecord,
+  planUsers,
+  streamedFirstPlan,
+  unchangedUserPlan,
+  type DesiredUser,
+  type MatchedUser,
+  type PlanUsersInput,
+  type Skip,
+  type StoredUser,
+  type StoredUserSummary,
+  type UserChange,
+  type UserCreate,
+  type UserPlan,
+} from '../../src/reconcile/index.js';
 import { DELETES_OFF, NOW, PROFILE, deletesOn, desiredUser, storedUser } from './builders.js';
 
 function plan(input: Partial<PlanUsersInput>): UserPlan {
@@ -292,5 +307,61 @@ describe('planUsers: the delete guard', () => {
   it('does not trip with nothing to remove, even at maxPercentage 0', () => {
     expect(plan({ desired: all, stored: rows, deletes: deletesOn({ maxPercentage: 0 }) }).guard.tripped).toBe(false);
     expect(plan({ desired: [desiredUser('new')], stored: [], deletes: deletesOn({ maxPercentage: 0 }) }).guard.tripped).toBe(false);
+  });
+});
+
+describe('streamedFirstPlan: a first sync written as it was read', () => {
+  /** What the store does to a first sync's entries: inserts each in order unless a live row holds its login or id. */
+  function stream(desired: ReadonlyArray<DesiredUser>, foreign: ReadonlyArray<StoredUser>): { created: UserCreate[]; refused: DesiredUser[] } {
+    const logins = new Set(foreign.map((r) => r.login.toLowerCase()));
+    const ids = new Set<string>();
+    const created: UserCreate[] = [];
+    const refused: DesiredUser[] = [];
+    for (const user of desired) {
+      if (logins.has(user.login.toLowerCase()) || ids.has(user.externalId)) {
+        refused.push(user);
+        continue;
+      }
+      logins.add(user.login.toLowerCase());
+      ids.add(user.externalId);
+      created.push({ kind: 'create', externalId: user.externalId, dn: user.dn, username: user.username, login: user.login, enabled: desiredEnabled(user), fields: user.fields });
+    }
+    return { created, refused };
+  }
+
+  function streamed(desired: ReadonlyArray<DesiredUser>, foreign: ReadonlyArray<StoredUser>, skipped: ReadonlyArray<Skip>, examples = 50): UserPlan | undefined {
+    const { created, refused } = stream(desired, foreign);
+    const rest = plan({ desired: refused, stored: foreign, skipped, deletes: deletesOn() });
+    return streamedFirstPlan({ profile: PROFILE, created: created.length, examples: created.slice(0, examples), rest, returned: desired.length + skipped.length, deletes: deletesOn() });
+  }
+
+  const noMail: Skip = { kind: 'mapping-error', dn: 'uid=hermes,ou=people,dc=planetexpress,dc=com', externalId: 'id-hermes', reason: 'email: no value' };
+
+  it('is the plan planUsers makes of the whole directory when only other sources hold the logins refused', () => {
+    const local = storedUser('bender', { source: 'local', externalId: 'local-7', login: 'BENDER@planetexpress.com' });
+    const desired = ['fry', 'bender', 'leela', 'amy'].map((name) => desiredUser(name));
+    const whole = plan({ desired, stored: [local], skipped: [noMail], deletes: deletesOn() });
+    expect(streamed(desired, [local], [noMail])).toEqual({ ...whole, createsAbridged: true });
+    expect(kinds(whole)).toEqual(['create:id-fry', 'create:id-leela', 'create:id-amy', 'conflict:id-bender']);
+  });
+
+  it('lists only the example creates it was given, and counts them all', () => {
+    const desired = ['fry', 'leela', 'amy', 'zoidberg'].map((name) => desiredUser(name));
+    const p = streamed(desired, [], [], 2);
+    expect(kinds(p as UserPlan)).toEqual(['create:id-fry', 'create:id-leela']);
+    expect(p?.counts).toEqual({ created: 4, updated: 0, removed: 0, unchanged: 0, skipped: 0, conflicts: 0, missing: 0 });
+    expect(p?.guard.tripped).toBe(false);
+  });
+
+  it('gives undefined when an entry was refused for a login or id another entry of the run took: planUsers refuses both', () => {
+    const twin = desiredUser('fry2', { login: 'FRY@planetexpress.com' });
+    expect(streamed([desiredUser('fry'), twin, desiredUser('leela')], [], [])).toBeUndefined();
+    expect(plan({ desired: [desiredUser('fry'), twin], deletes: deletesOn() }).counts).toMatchObject({ created: 0, conflicts: 2 });
+
+    const sameId = desiredUser('leela', { externalId: 'id-fry' });
+    expect(streamed([desiredUser('fry'), sameId], [], [])).toBeUndefined();
+    // A refused entry and a skip sharing an id: both are skipped, which the streamed rows cannot show.
+    const refusedTwin = desiredUser('bender', { login: 'fry@planetexpress.com', externalId: 'id-hermes' });
+    expect(streamed([desiredUser('fry'), refusedTwin], [], [noMail])).toBeUndefined();
   });
 });
