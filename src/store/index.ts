@@ -1,9 +1,10 @@
 export { openStore, Store } from './store.js';
 export type { DigestedGroupSummary, DigestedUserSummary } from './rows.js';
 export type { GroupDigests } from './group-writes.js';
-export type { EntryDigests } from './user-writes.js';
+export type { CreateStream, EntryDigests } from './user-writes.js';
 export type { BeginRun, MigrationReport, OpenStoreOptions, RunCounts, RunOutcome, RunRow, RunStatus, RunTrigger, SyncKind } from './store.js';
 export { NOTIFY_CHANNEL } from './applied-change.js';
+export { BATCH_ROWS } from './batch.js';
 export type {
   AppliedChange,
   GroupCreated,

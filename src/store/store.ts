@@ -12,7 +12,7 @@ import { writeGroupPlan, type GroupDigests } from './group-writes.js';
 import { InCodeMigrationProvider } from './migrations.js';
 import type { ProfileLocks } from './profile-locks.js';
 import { columnList, GROUP_COLUMNS, toDigestedGroupSummary, toDigestedUserSummary, toStoredGroup, toStoredUser, USER_COLUMNS, type DigestedGroupSummary, type DigestedUserSummary } from './rows.js';
-import { writeUserPlan, type EntryDigests } from './user-writes.js';
+import { CreateStream, loginHolders, writeUserPlan, type EntryDigests } from './user-writes.js';
 
 export type SyncKind = 'users' | 'groups';
 export type RunTrigger = 'schedule' | 'cli' | 'reload' | 'login';
@@ -216,16 +216,7 @@ export class Store implements AsyncDisposable {
 
   /** Live rows of other sources holding any of these logins (compared case-insensitively): the possible conflicts. */
   async usersWithLogins(logins: ReadonlyArray<string>, exceptSource: string): Promise<StoredUser[]> {
-    if (logins.length === 0) return [];
-    const wanted = [...new Set(logins.map((l) => l.toLowerCase()))];
-    return this.#run('reading users by login', 'users', async () => {
-      const { rows } = await sql<Record<string, unknown>>`
-        SELECT u.id, u.source, u.external_id, u.dn, u.username, u.login, u.enabled, u.removed_at, ${columnList(USER_COLUMNS, 'u.')}
-        FROM unnest(${arrayLiteral(wanted, 'text')}::text[]) AS w(login)
-        JOIN ${this.#table('users')} AS u ON lower(u.login) = w.login AND u.removed_at IS NULL
-        WHERE u.source <> ${exceptSource}`.execute(this.#db);
-      return rows.map(toStoredUser);
-    });
+    return this.#run('reading users by login', 'users', () => loginHolders(this.#db, this.schema, logins, exceptSource));
   }
 
   /** Every group row of one source, removed ones included, as a group sync first reads them: no fields, no members. */
@@ -324,6 +315,50 @@ export class Store implements AsyncDisposable {
   /** Writes a group plan (groups and memberships) and closes its run as succeeded, in one transaction. */
   async applyGroupPlan(runId: RunId, plan: GroupPlan, onApplied?: OnApplied, digests?: GroupDigests): Promise<AppliedChange[]> {
     return this.#apply(runId, plan, (db) => writeGroupPlan(db, this.#wire, this.schema, runId, plan, onApplied, digests));
+  }
+
+  /**
+   * Whether a transaction may stay open while other work goes on: on Postgres each has a connection of its own.
+   * PGlite has one, and while a transaction holds it every other query of the process (a login, `status`) waits.
+   */
+  get longTransactions(): boolean {
+    return this.kind === 'postgres';
+  }
+
+  /**
+   * A first sync of a source's users, written as it is read (only where `longTransactions`): `body` gets a CreateStream on one transaction, writes
+   * the creates page by page, and returns the run's plan, or undefined to give the run up. The transaction commits
+   * with the run row closed as succeeded when a plan comes back; it rolls back, leaving the store as it was, when
+   * undefined does (`'rolled back'`) or `body` throws.
+   */
+  async streamUserCreates(
+    runId: RunId,
+    source: string,
+    events: { readonly onApplied?: OnApplied; readonly keep: boolean },
+    body: (stream: CreateStream) => Promise<UserPlan | undefined>,
+  ): Promise<{ readonly plan: UserPlan; readonly applied: ReadonlyArray<AppliedChange> } | 'rolled back'> {
+    if (source === 'local') {
+      throw new LdapsyncError('store.local-source', "rows of the source 'local' belong to the application and are never written", { table: 'users', profile: source });
+    }
+    const givenUp = Symbol('rolled back');
+    return this.#run(`writing the users of ${source}`, 'users', async () => {
+      try {
+        return await this.#db.transaction().execute(async (tx) => {
+          const db = tx.withSchema(this.schema);
+          const stream = new CreateStream(db, this.#wire, this.schema, source, runId, events.onApplied, events.keep);
+          const plan = await body(stream);
+          if (plan === undefined) throw givenUp;
+          if (plan.guard.tripped || plan.counts.created !== stream.created) {
+            throw new LdapsyncError('store.stale-plan', `the plan of ${source} does not match the ${stream.created} rows its run wrote; nothing was written`, { table: 'users', profile: source });
+          }
+          await this.#closeRun(db, runId, source, { status: 'succeeded', error: null, counts: runCounts(plan.counts) });
+          return { plan, applied: stream.applied };
+        });
+      } catch (err) {
+        if (err === givenUp) return 'rolled back' as const;
+        throw err;
+      }
+    });
   }
 
   async #apply(runId: RunId, plan: UserPlan | GroupPlan, write: (db: Db) => Promise<AppliedChange[]>): Promise<AppliedChange[]> {
