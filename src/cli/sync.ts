@@ -45,6 +45,7 @@ export async function syncCommand(options: SyncOptions, io: Io): Promise<ExitCod
           ...(options.maxDeletePercentage === undefined ? {} : { maxPercentage: options.maxDeletePercentage }),
         },
         logger,
+        wholePlan: options.json,
         onProgress: ({ read }) => progress?.update(read),
       },
       store,

@@ -1,8 +1,10 @@
 import type { DeletesConfig, GroupQuery, UserQuery } from '../config/index.js';
 import { Directory, normalizeDn, WireAttributes } from '../ldap/index.js';
 import {
+  desiredEnabled,
   planGroups,
   planUsers,
+  streamedFirstPlan,
   unchangedUserPlan,
   type DeleteGuard,
   type DesiredGroup,
@@ -17,14 +19,18 @@ import {
   type StoredGroupSummary,
   type StoredUser,
   type StoredUserSummary,
+  type UserCreate,
   type UserPlan,
 } from '../reconcile/index.js';
-import type { AppliedChange, DigestedGroupSummary, DigestedUserSummary, EntryDigests, GroupDigests, RunCounts, RunId, Store } from '../store/index.js';
+import { BATCH_ROWS, type AppliedChange, type DigestedGroupSummary, type DigestedUserSummary, type EntryDigests, type GroupDigests, type RunCounts, type RunId, type Store } from '../store/index.js';
 import { deferLines, LdapsyncError, toLdapsyncError, type DeferredLines, type Entry, type Logger } from '../shared/index.js';
 import { desiredGroup, desiredUser, isSkip } from './desired.js';
 import { entryDigest, groupKey, recordKey } from './entry-digest.js';
 import { callHooks, loadHooks } from './hooks.js';
 import type { SyncCounts, SyncKind, SyncOutcome, SyncRequest } from './types.js';
+
+/** The digests of a profile's user rows, as `planUserSync` first reads them. */
+type UserDigests = Awaited<ReturnType<Store['userDigestsOf']>>;
 
 /** What a run planned, next to how it ended: the CLI prints it, a dry run exists for it. */
 export type SyncResult = SyncOutcome & { readonly plan?: UserPlan | GroupPlan };
@@ -65,11 +71,36 @@ async function execute(request: SyncRequest, store: Store, real: { configHash: s
   try {
     if (real !== undefined) runId = await store.beginRun({ source: profile.name, kind, trigger: request.trigger, dryRun: false, configHash: real.configHash });
     const deletes = effectiveDeletes(profile.deletes, request.deletes);
-    const planned = kind === 'users' ? await planUserSync(request, store, deletes) : await planGroupSync(request, store, deletes);
+    let known: UserDigests | undefined;
+    // The transaction stays open while the directory is read: not on a store whose one connection it would hold.
+    if (runId !== undefined && kind === 'users' && request.wholePlan !== true && store.longTransactions) {
+      known = await store.userDigestsOf(profile.name);
+      if (known.rows === 0) {
+        const audit = auditLines(logger);
+        let streamed: Awaited<ReturnType<typeof streamFirstUserSync>>;
+        try {
+          streamed = await streamFirstUserSync(request, store, runId, deletes, audit);
+        } catch (err) {
+          audit.discard();
+          throw err;
+        }
+        if (streamed !== undefined) {
+          logSkips(streamed.plan.skipped, request);
+          logFindings(streamed.plan, request);
+          return await finished(request, runId, streamed.plan, audit, streamed.applied, started);
+        }
+        audit.discard();
+        logger.info(
+          { event: 'sync.replanned', profile: profile.name, kind, runId },
+          `first sync of ${profile.name}: entries share a login or an id; rolled back what was written and planning the whole directory in memory`,
+        );
+      }
+    }
+    const planned = kind === 'users' ? await planUserSync(request, store, deletes, known) : await planGroupSync(request, store, deletes);
     const { plan } = planned;
     logSkips(plan.skipped, request);
     logFindings(plan, request);
-    const counts = countsOf(plan, plan.counts.created + plan.counts.updated + plan.counts.unchanged + plan.counts.skipped + plan.counts.conflicts);
+    const counts = countsOf(plan);
 
     if (plan.guard.tripped) {
       const reason = guardReason(plan.guard, kind, profile.name);
@@ -94,19 +125,33 @@ async function execute(request: SyncRequest, store: Store, real: { configHash: s
       audit.discard();
       throw err;
     }
-    try {
-      audit.release();
-    } catch (err) {
-      // Committed is committed: a log that cannot be written (a reader gone from the pipe) does not fail the run.
-      logger.error({ event: 'sync.audit_failed', profile: profile.name, kind, runId, err: toLdapsyncError(err).message }, 'the audit lines of a committed run could not be written');
-    }
-    const durationMs = Date.now() - started;
-    logger.info({ event: 'sync.finished', profile: profile.name, kind, runId, counts, durationMs }, `${kind} sync of ${profile.name} finished`);
-    await callHooks(await loadHooks(request.config.hooks, logger), applied, logger);
-    return { status: 'succeeded', runId, counts, durationMs, plan };
+    return await finished(request, runId, plan, audit, applied, started);
   } catch (err) {
     return fail(request, runId, err, started, store);
   }
+}
+
+/** After the commit: the audit lines written out, the run's end logged, the hooks called. */
+async function finished(
+  request: SyncRequest,
+  runId: RunId,
+  plan: UserPlan | GroupPlan,
+  audit: DeferredLines<AppliedChange>,
+  applied: ReadonlyArray<AppliedChange>,
+  started: number,
+): Promise<SyncResult> {
+  const { profile, kind, logger } = request;
+  try {
+    audit.release();
+  } catch (err) {
+    // Committed is committed: a log that cannot be written (a reader gone from the pipe) does not fail the run.
+    logger.error({ event: 'sync.audit_failed', profile: profile.name, kind, runId, err: toLdapsyncError(err).message }, 'the audit lines of a committed run could not be written');
+  }
+  const counts = countsOf(plan);
+  const durationMs = Date.now() - started;
+  logger.info({ event: 'sync.finished', profile: profile.name, kind, runId, counts, durationMs }, `${kind} sync of ${profile.name} finished`);
+  await callHooks(await loadHooks(request.config.hooks, logger), applied, logger);
+  return { status: 'succeeded', runId, counts, durationMs, plan };
 }
 
 async function fail(request: SyncRequest, runId: RunId | undefined, err: unknown, started: number, store?: Store): Promise<SyncResult> {
@@ -150,6 +195,7 @@ async function readDirectory<T extends DesiredUser | DesiredGroup | MatchedGroup
   request: SyncRequest,
   pages: (directory: Directory) => AsyncIterable<ReadonlyArray<Entry>>,
   convert: (entry: Entry) => T | Skip | undefined,
+  afterPage?: () => Promise<void>,
 ): Promise<{ desired: T[]; skipped: Skip[] }> {
   const desired: T[] = [];
   const skipped: Skip[] = [];
@@ -168,6 +214,7 @@ async function readDirectory<T extends DesiredUser | DesiredGroup | MatchedGroup
       }
       read += page.length;
       request.onProgress?.({ read });
+      await afterPage?.();
     }
   } finally {
     await directory.close();
@@ -182,11 +229,11 @@ async function readDirectory<T extends DesiredUser | DesiredGroup | MatchedGroup
  * changes and nothing more is read. Otherwise the rows are read without their fields, the matched entries are
  * kept by their rows' identities, the others are mapped, and only their rows are then read whole to compare.
  */
-async function planUserSync(request: SyncRequest, store: Store, deletes: DeletesConfig): Promise<{ kind: 'users'; plan: UserPlan; digests: EntryDigests }> {
+async function planUserSync(request: SyncRequest, store: Store, deletes: DeletesConfig, digests?: UserDigests): Promise<{ kind: 'users'; plan: UserPlan; digests: EntryDigests }> {
   const { profile } = request;
   const query: UserQuery = profile.users;
   const key = recordKey(profile, query);
-  const known = await store.userDigestsOf(profile.name);
+  const known = digests ?? (await store.userDigestsOf(profile.name));
   const matchedIds: RowId[] = [];
   const digestOf = new Map<string, string>();
   const { desired: mapped, skipped } = await readDirectory<DesiredUser>(
@@ -243,6 +290,113 @@ async function planUserSync(request: SyncRequest, store: Store, deletes: Deletes
     if (row !== undefined && row.removedAt === null && row.entryDigest !== digest && !touched.has(externalId)) refresh.push({ id: row.id, digest });
   }
   return { kind: 'users', plan, digests: { of: digestOf, refresh } };
+}
+
+/** The creates a plan lists when a first sync is written as it is read: as many as `ldapsync sync` prints. */
+const EXAMPLE_CREATES = 50;
+
+/**
+ * A first sync of users (the profile has no rows, live or removed) is written as it is read, in one transaction:
+ * each entry becomes a create, and every BATCH_ROWS of them are inserted while the next pages are read. Only the
+ * first creates are kept (as examples for the plan), so memory is bounded by the batch, not by the directory.
+ *
+ * An insert leaves out a row a unique index refuses: one whose login another source's live row holds (a conflict,
+ * as planUsers would find), or one whose login or id an earlier entry of this run took. planUsers would have left
+ * the entries of such a pair both out, so then the transaction is rolled back and undefined returned: the caller
+ * plans the whole directory in memory instead. So it is when a skipped entry shares its id with a row written.
+ */
+async function streamFirstUserSync(
+  request: SyncRequest,
+  store: Store,
+  runId: RunId,
+  deletes: DeletesConfig,
+  audit: DeferredLines<AppliedChange>,
+): Promise<{ plan: UserPlan; applied: ReadonlyArray<AppliedChange> } | undefined> {
+  const { profile } = request;
+  const query: UserQuery = profile.users;
+  const key = recordKey(profile, query);
+  // Hooks hear of every change after the commit, so their events are kept; nothing else keeps them.
+  const events = { onApplied: audit.add, keep: request.config.hooks.length > 0 };
+  const outcome = await store.streamUserCreates(runId, profile.name, events, async (stream) => {
+    const examples: UserCreate[] = [];
+    const refused: UserCreate[] = [];
+    let batch: UserCreate[] = [];
+    let digests = new Map<string, string>();
+    const writes = new OneWriteAtATime();
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      const [part, partDigests] = [batch, digests];
+      batch = [];
+      digests = new Map();
+      await writes.start(async () => {
+        for (const create of await stream.write(part, partDigests)) refused.push(create);
+      });
+    };
+    let skipped: Skip[];
+    try {
+      ({ skipped } = await readDirectory<never>(
+        request,
+        (d) => d.users(query.mapping.attributes),
+        (entry) => {
+          // Of the server's bytes, which mapping decodes: first.
+          const digest = entryDigest(entry, key);
+          const user = desiredUser(entry, profile, query);
+          if (isSkip(user)) return user;
+          const create: UserCreate = { kind: 'create', externalId: user.externalId, dn: user.dn, username: user.username, login: user.login, enabled: desiredEnabled(user), fields: user.fields };
+          batch.push(create);
+          if (digest !== undefined) digests.set(user.externalId, digest);
+          if (examples.length < EXAMPLE_CREATES) examples.push(create);
+          return undefined;
+        },
+        () => (batch.length >= BATCH_ROWS ? flush() : Promise.resolve()),
+      ));
+      await flush();
+    } catch (err) {
+      // No statement may outlive the transaction: a failed read waits for the write in flight before rolling back.
+      await writes.settle().catch(() => undefined);
+      throw err;
+    }
+    await writes.settle();
+    throwIfAborted(request.signal);
+
+    const sharedIds = refused.map((c) => c.externalId);
+    for (const skip of skipped) if (skip.externalId !== undefined) sharedIds.push(skip.externalId);
+    if (await stream.holdsAny(sharedIds)) return undefined;
+    const holders = await stream.loginHolders(refused.map((c) => c.login));
+    const desired = refused.map((c): DesiredUser => ({ externalId: c.externalId, dn: c.dn, username: c.username, login: c.login, fields: c.fields }));
+    const rest = planUsers({ profile: profile.name, desired, stored: holders, skipped, deletes, now: new Date() });
+    const left = new Set(refused);
+    return streamedFirstPlan({
+      profile: profile.name,
+      created: stream.created,
+      examples: examples.filter((c) => !left.has(c)),
+      rest,
+      returned: stream.created + refused.length + skipped.length,
+      deletes,
+    });
+  });
+  return outcome === 'rolled back' ? undefined : outcome;
+}
+
+/**
+ * Writes that run one at a time while the caller goes on reading: `start` waits for the write before, then starts
+ * this one; a write's failure comes out of the next `start` or `settle`, and `settle` waits for the last.
+ */
+class OneWriteAtATime {
+  #running: Promise<void> = Promise.resolve();
+  #failure: { readonly error: unknown } | undefined;
+
+  async start(write: () => Promise<void>): Promise<void> {
+    await this.settle();
+    this.#running = write().catch((error: unknown) => {
+      this.#failure ??= { error };
+    });
+  }
+
+  async settle(): Promise<void> {
+    await this.#running;
+    if (this.#failure !== undefined) throw this.#failure.error;
+  }
 }
 
 /**
@@ -319,8 +473,10 @@ function memoized(normalize: (dn: string) => string): (dn: string) => string {
   };
 }
 
-function countsOf(plan: UserPlan | GroupPlan, read: number): SyncCounts {
+/** A run's counts; every entry read is one of created, updated, unchanged, skipped or a conflict. */
+function countsOf(plan: UserPlan | GroupPlan): SyncCounts {
   const c = plan.counts;
+  const read = c.created + c.updated + c.unchanged + c.skipped + c.conflicts;
   return { read, created: c.created, updated: c.updated, removed: c.removed, unchanged: c.unchanged, skipped: c.skipped, conflicts: c.conflicts };
 }
 

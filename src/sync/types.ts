@@ -17,6 +17,11 @@ export interface SyncRequest {
   readonly logger: Logger;
   /** Aborting rolls the run back (nothing written) and ends it as failed. */
   readonly signal?: AbortSignal;
+  /**
+   * The result's plan must list every change (`--json`). Otherwise a first sync of users writes each page as it
+   * reads it, and its plan lists only the first creates (`createsAbridged`).
+   */
+  readonly wholePlan?: boolean;
   /** Called as pages arrive, for progress bars. */
   readonly onProgress?: (progress: { readonly read: number }) => void;
 }
