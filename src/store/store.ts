@@ -345,6 +345,8 @@ export class Store implements AsyncDisposable {
       try {
         return await this.#db.transaction().execute(async (tx) => {
           const db = tx.withSchema(this.schema);
+          // Between batches the transaction waits for the directory: a server that ends idle transactions must not end this one.
+          await sql`SET LOCAL idle_in_transaction_session_timeout = 0`.execute(db);
           const stream = new CreateStream(db, this.#wire, this.schema, source, runId, events.onApplied, events.keep);
           const plan = await body(stream);
           if (plan === undefined) throw givenUp;

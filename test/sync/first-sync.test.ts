@@ -124,3 +124,4 @@ async function waitFor(condition: () => boolean, ms = 20_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
