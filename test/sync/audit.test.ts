@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NOTIFY_CHANNEL, type NotifyPayload } from '../../src/store/index.js';
 import { PG_URL } from '../helpers/postgres.js';
-import { type Backend, BACKENDS, changeLines, COMPANY_USERS, events, GROUPS, type LogLine, PEOPLE, replace, SLOW, SyncWorld } from './world.js';
+import { type Backend, BACKENDS, changeLines, COMPANY_USERS, events, GROUPS, type LogLine, PEOPLE, replace, SLOW, SyncWorld, waitFor } from './world.js';
 
 const FORMER = 'ou=former,dc=example,dc=org';
 
@@ -221,11 +221,3 @@ describe('NOTIFY ldapsync_changes (postgres)', SLOW, () => {
     expect(received).toHaveLength(COMPANY_USERS);
   });
 });
-
-async function waitFor(condition: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NOTIFY_CHANNEL } from '../../src/store/index.js';
 import { generatedUid } from '../helpers/ldif-generator.js';
 import { PG_URL } from '../helpers/postgres.js';
-import { type Backend, BACKENDS, changeLines, events, PEOPLE, SLOW, SyncWorld } from './world.js';
+import { type Backend, BACKENDS, changeLines, events, PEOPLE, SLOW, SyncWorld, waitFor } from './world.js';
 
 /** More than one batch of creates (BATCH_ROWS, 5,000), so that a first sync has written rows before it ends. */
 const USERS = 6000;
@@ -71,7 +71,7 @@ describe.each(BACKENDS)('a first sync written as it is read (%s)', SLOW, (backen
     expect(rows.filter((r) => r.entry_digest === null)).toEqual([]);
     expect(events(run.logs, 'user.created').map((l) => l['userId']).sort((a, b) => Number(a) - Number(b))).toEqual(rows.map((r) => Number(r.id)).sort((a, b) => a - b));
     if (backend === 'postgres') {
-      await waitFor(() => notified.length >= USERS);
+      await waitFor(() => notified.length >= USERS, 20_000);
       expect(notified).toHaveLength(USERS);
     }
 
@@ -107,7 +107,7 @@ describe.each(BACKENDS)('a first sync written as it is read (%s)', SLOW, (backen
     expect(created).toHaveLength(USERS - 1);
     expect(new Set(created.map((l) => l['userId']))).toEqual(new Set(rows.map((r) => Number(r.id))));
     if (backend === 'postgres') {
-      await waitFor(() => notified.length >= USERS - 1);
+      await waitFor(() => notified.length >= USERS - 1, 20_000);
       await new Promise((r) => setTimeout(r, 300));
       expect(notified).toHaveLength(USERS - 1);
     }
@@ -116,12 +116,3 @@ describe.each(BACKENDS)('a first sync written as it is read (%s)', SLOW, (backen
     ]);
   });
 });
-
-async function waitFor(condition: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-

@@ -359,3 +359,12 @@ export const COMPANY_USERS = 14;
 
 /** Tests that start the CLI (a process with PGlite to load, on a shared machine) get more than the default minute. */
 export const SLOW = { timeout: 180_000 } as const;
+
+/** Polls `condition` every 20 ms until it holds; throws after `ms`. */
+export async function waitFor(condition: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
