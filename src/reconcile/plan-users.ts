@@ -75,6 +75,13 @@ export function desiredEnabled(user: DesiredUser): boolean {
   return user.fields['enabled'] !== false;
 }
 
+/** The source `local` belongs to the application: no plan is ever made for it. */
+function refuseLocal(profile: string): void {
+  if (profile === 'local') {
+    throw new LdapsyncError('reconcile.local-profile', "the source 'local' belongs to the application and is never synced", { profile });
+  }
+}
+
 /** Logins are unique case-insensitively: `Fry@x` and `fry@x` are one account. */
 function loginKey(login: string): string {
   return login.toLowerCase();
@@ -92,9 +99,7 @@ function loginKey(login: string): string {
  */
 export function planUsers(input: PlanUsersInput): UserPlan {
   const { profile, deletes, now } = input;
-  if (profile === 'local') {
-    throw new LdapsyncError('reconcile.local-profile', "the source 'local' belongs to the application and is never synced", { profile });
-  }
+  refuseLocal(profile);
 
   const own = new Map<string, StoredRow>();
   const foreign: StoredRow[] = [];
@@ -205,9 +210,7 @@ export function planUsers(input: PlanUsersInput): UserPlan {
  * alone (src/sync/run-sync.ts) need not read the rows or make the entries.
  */
 export function unchangedUserPlan(profile: string, rows: number, deletes: DeletesConfig): UserPlan {
-  if (profile === 'local') {
-    throw new LdapsyncError('reconcile.local-profile', "the source 'local' belongs to the application and is never synced", { profile });
-  }
+  refuseLocal(profile);
   return {
     kind: 'users',
     profile,
@@ -245,9 +248,7 @@ export interface StreamedFirstPlanInput {
  */
 export function streamedFirstPlan(input: StreamedFirstPlanInput): UserPlan | undefined {
   const { profile, rest } = input;
-  if (profile === 'local') {
-    throw new LdapsyncError('reconcile.local-profile', "the source 'local' belongs to the application and is never synced", { profile });
-  }
+  refuseLocal(profile);
   if (rest.unchanged > 0 || rest.missing.length > 0) return undefined;
   for (const change of rest.changes) if (change.kind !== 'conflict' || change.cause !== 'held-by-other-source') return undefined;
   if (rest.skipped.some((skip) => skip.kind === 'duplicate-id')) return undefined;

@@ -14,6 +14,13 @@ import type { ProfileLocks } from './profile-locks.js';
 import { columnList, GROUP_COLUMNS, toDigestedGroupSummary, toDigestedUserSummary, toStoredGroup, toStoredUser, USER_COLUMNS, type DigestedGroupSummary, type DigestedUserSummary } from './rows.js';
 import { CreateStream, loginHolders, writeUserPlan, type EntryDigests } from './user-writes.js';
 
+/** Rows of the source `local` belong to the application: no plan writes them. */
+function refuseLocal(source: string, table: string): void {
+  if (source === 'local') {
+    throw new LdapsyncError('store.local-source', "rows of the source 'local' belong to the application and are never written", { table, profile: source });
+  }
+}
+
 export type SyncKind = 'users' | 'groups';
 export type RunTrigger = 'schedule' | 'cli' | 'reload' | 'login';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'aborted';
@@ -337,9 +344,7 @@ export class Store implements AsyncDisposable {
     events: { readonly onApplied?: OnApplied; readonly keep: boolean },
     body: (stream: CreateStream) => Promise<UserPlan | undefined>,
   ): Promise<{ readonly plan: UserPlan; readonly applied: ReadonlyArray<AppliedChange> } | 'rolled back'> {
-    if (source === 'local') {
-      throw new LdapsyncError('store.local-source', "rows of the source 'local' belong to the application and are never written", { table: 'users', profile: source });
-    }
+    refuseLocal(source, 'users');
     const givenUp = Symbol('rolled back');
     return this.#run(`writing the users of ${source}`, 'users', async () => {
       try {
@@ -368,9 +373,7 @@ export class Store implements AsyncDisposable {
     if (plan.guard.tripped) {
       throw new LdapsyncError('store.guard-tripped', `refusing to write a plan the delete guard stopped: ${plan.guard.reason ?? ''}`, { table, profile: plan.profile });
     }
-    if (plan.profile === 'local') {
-      throw new LdapsyncError('store.local-source', "rows of the source 'local' belong to the application and are never written", { table, profile: plan.profile });
-    }
+    refuseLocal(plan.profile, table);
     return this.#run(`writing the ${plan.kind} plan of ${plan.profile}`, table, () =>
       this.#db.transaction().execute(async (tx) => {
         const db = tx.withSchema(this.schema);
