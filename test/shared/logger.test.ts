@@ -54,9 +54,12 @@ describe('deferLines', () => {
       const events = stderr
         .trimEnd()
         .split('\n')
-        .map((line) => JSON.parse(line) as { event: string; n?: number; spoolFiles?: number });
-      expect(events.map((e) => e.event).filter((e, i, all) => e !== all[i - 1])).toEqual(['before', 'between', 'spooled', 'kept', 'after']);
+        .map((line) => JSON.parse(line) as { event: string; n?: number; spoolFiles?: number; spoolBytes?: number });
+      expect(events.map((e) => e.event).filter((e, i, all) => e !== all[i - 1])).toEqual(['before', 'between', 'spooled', 'kept', 'caught-up', 'caught', 'after']);
       expect(events.filter((e) => e.event === 'kept').map((e) => e.n)).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+      // catchUp made 900 lines of 2 KB (1.8 MB) with no idle turn: past the spool's 1 MB buffer, into its file.
+      expect(events.find((e) => e.event === 'caught-up')?.spoolBytes).toBeGreaterThan(2 ** 19);
+      expect(events.filter((e) => e.event === 'caught').map((e) => e.n)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
       // The lines waited in a file of their own (one, the released set's), unlinked from the start.
       expect(events.find((e) => e.event === 'spooled')?.spoolFiles).toBe(1);
       expect((await readdir(tmp)).filter((name) => name.startsWith('ldapsync-'))).toEqual([]);
