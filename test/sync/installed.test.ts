@@ -66,3 +66,11 @@ describe('the installed ldapsync command: validate', () => {
     expect({ code: installed.code, stdout: installed.stdout, stderr: installed.stderr }).toEqual({ code: source.code, stdout: source.stdout, stderr: source.stderr });
   });
 });
+
+describe('the installed ldapsync command: --version', () => {
+  it('prints the version of the package it runs from, as the source does, and exits 0', async () => {
+    const { version } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    const [installed, source, short] = await Promise.all([runCli(['--version'], { installed: true }), runCli(['--version']), runCli(['-V'], { installed: true })]);
+    for (const result of [installed, source, short]) expect({ code: result.code, stdout: result.stdout, stderr: result.stderr }).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+});
