@@ -78,7 +78,11 @@ export async function openBackend(url: string, schema: string): Promise<Backend>
     const unlock = await lockDirectory(path, label);
     try {
       const loadDataDir = await templateFor(path);
-      const pglite = new PGlite(path, { parsers: { [INT8_OID]: parseInt8 }, ...(loadDataDir === undefined ? {} : { loadDataDir }) });
+      const pglite = new PGlite(path, {
+        parsers: { [INT8_OID]: parseInt8 },
+        startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
+        ...(loadDataDir === undefined ? {} : { loadDataDir }),
+      });
       return { kind: 'pglite', dialect: withSchemaIntrospection(new LockedPGliteDialect({ pglite }, unlock), schema), locks: new InProcessLocks(), label };
     } catch (err) {
       await unlock();
@@ -87,6 +91,15 @@ export async function openBackend(url: string, schema: string): Promise<Backend>
   }
   throw new LdapsyncError('store.bad-url', `store.url must start with postgres:// or pglite://, not ${JSON.stringify(label)}`, { url: label });
 }
+
+/**
+ * The embedded Postgres' buffer cache, for every store it opens whatever its postgresql.conf says (128MB, Postgres'
+ * default). It lives in PGlite's WebAssembly memory, which never shrinks: each page a sync touches stays in the
+ * process for good. Here, with 100,000 users and 1,000 groups, 32MB took 100-130 MB off a first users sync's
+ * peak RSS (510-570 MB against 630-700 MB), 50 MB off a first groups sync's, 110-130 MB off every no-op resync's
+ * (300 MB against 410 MB), and took no longer; 16MB saved no more.
+ */
+const EMBEDDED_SHARED_BUFFERS = '32MB';
 
 /** PGlite's dialect holding the directory lock from opening until the database is closed (or fails to open). */
 class LockedPGliteDialect extends PGliteDialect {

@@ -35,6 +35,10 @@ describe('new embedded stores from the build\'s template', () => {
     try {
       expect(existsSync(join(dir, 'store', 'PG_VERSION'))).toBe(true);
       expect(await store.migrate()).toEqual({ applied: [], current: MIGRATION_NAMES[MIGRATION_NAMES.length - 1] });
+      // Its buffer cache is ldapsync's (see src/store/backend.ts), not the 128MB of the template's postgresql.conf.
+      expect(await readFile(join(dir, 'store', 'postgresql.conf'), 'utf8')).toMatch(/^shared_buffers = 128MB/m);
+      const { rows: buffers } = await sql<{ shared_buffers: string }>`SHOW shared_buffers`.execute(store.kysely);
+      expect(buffers).toEqual([{ shared_buffers: '32MB' }]);
       await sql`INSERT INTO ldapsync.users (source, username, login) VALUES ('local', 'fry', 'fry@example.com')`.execute(store.kysely);
     } finally {
       await store.close();
