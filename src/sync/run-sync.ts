@@ -350,7 +350,7 @@ async function streamFirstUserSync(
         },
         () => {
           // Pages the socket buffered already are read without an idle turn: the lines of the rows written so far
-          // are made now, so that their events are let go of instead of piling up for the whole directory.
+          // are made now, so that their events die young instead of waiting for one (see DeferredLines.catchUp).
           audit.catchUp(BATCH_ROWS);
           return batch.length >= BATCH_ROWS ? flush() : Promise.resolve();
         },
