@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { ldapsyncVersion } from '../shared/package-root.js';
 import { ExitCode, processIo, type Io } from './io.js';
 import { configPath } from './load.js';
 import { LOGIN_HELP } from './login-help.js';
@@ -23,20 +23,11 @@ export async function main(argv: ReadonlyArray<string>, io: Io = processIo()): P
   return code;
 }
 
-/**
- * The version of the package this runs from: its package.json is two levels up from this module, in src/cli/
- * and in the build's dist/bundle/ alike.
- */
-function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return manifest.version;
-}
-
 function buildProgram(io: Io, exit: (code: number) => void): Command {
   const program = new Command('ldapsync')
     .description('Keeps PostgreSQL in step with an LDAP / Active Directory directory, from one YAML file.')
     .option('-c, --config <file>', 'config file (default: $LDAPSYNC_CONFIG or ./ldapsync.yaml)')
-    .version(packageVersion(), '-V, --version', 'print the version of ldapsync')
+    .version(ldapsyncVersion(), '-V, --version', 'print the version of ldapsync')
     .exitOverride()
     .showHelpAfterError('(run "ldapsync --help" for usage)')
     .configureOutput({

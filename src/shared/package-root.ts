@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The package named `name` whose package.json is found from `start` upwards: its directory and version. */
 export function packageAbove(start: string, name: string): { readonly dir: string; readonly version: string | undefined } | undefined {
@@ -12,4 +13,12 @@ export function packageAbove(start: string, name: string): { readonly dir: strin
     }
     if (dirname(dir) === dir) return undefined;
   }
+}
+
+let knownVersion: string | undefined;
+
+/** ldapsync's version, from the package.json above this module (in src/ or in the bundle of dist/); read once. */
+export function ldapsyncVersion(): string {
+  knownVersion ??= packageAbove(dirname(fileURLToPath(import.meta.url)), 'ldapsync')?.version ?? 'unknown';
+  return knownVersion;
 }

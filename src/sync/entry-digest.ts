@@ -1,10 +1,8 @@
 import { createHash, hash } from 'node:crypto';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { GroupQuery, Profile, UserQuery } from '../config/index.js';
 import { WireAttributes } from '../ldap/index.js';
 import type { Entry } from '../shared/index.js';
-import { packageAbove } from '../shared/package-root.js';
+import { ldapsyncVersion } from '../shared/package-root.js';
 
 /**
  * Entry digests let a resync know an entry's row holds its record without mapping the entry or reading the
@@ -18,7 +16,7 @@ import { packageAbove } from '../shared/package-root.js';
  * writes the new digests of rows that were unchanged.
  */
 export function recordKey(profile: Profile, query: UserQuery): string {
-  const made = [profile.name, profile.domains[0] ?? null, query.idAttribute.toLowerCase(), query.usernameAttribute.toLowerCase(), query.mapping.signature, version()];
+  const made = [profile.name, profile.domains[0] ?? null, query.idAttribute.toLowerCase(), query.usernameAttribute.toLowerCase(), query.mapping.signature, ldapsyncVersion()];
   return createHash('sha256').update(JSON.stringify(made)).digest('base64').slice(0, 16);
 }
 
@@ -29,7 +27,7 @@ export function recordKey(profile: Profile, query: UserQuery): string {
  * changes every group's key, so the next group sync resolves every group in full again.
  */
 export function groupKey(profile: Profile, query: GroupQuery, members: string): string {
-  const made = [profile.name, query.idAttribute.toLowerCase(), query.nameAttribute.toLowerCase(), query.memberAttribute, query.mapping.signature, version(), members];
+  const made = [profile.name, query.idAttribute.toLowerCase(), query.nameAttribute.toLowerCase(), query.memberAttribute, query.mapping.signature, ldapsyncVersion(), members];
   return createHash('sha256').update(JSON.stringify(made)).digest('base64').slice(0, 16);
 }
 
@@ -44,10 +42,3 @@ export function entryDigest(entry: Entry, key: string): string | undefined {
   return digest === undefined ? undefined : `${key}:${hash('sha256', `${digest} ${entry.dn}`, 'base64')}`;
 }
 
-let knownVersion: string | undefined;
-
-/** ldapsync's version, from the package.json above this module (in src/ or in the bundle of dist/). */
-function version(): string {
-  knownVersion ??= packageAbove(dirname(fileURLToPath(import.meta.url)), 'ldapsync')?.version ?? 'unknown';
-  return knownVersion;
-}

@@ -20,6 +20,7 @@ function spoolFds(): string[] {
 function spoolFileBytes(): number {
   return spoolFds().reduce((sum, fd) => sum + fstatSync(Number(fd)).size, 0);
 }
+
 const logger = createLogger({ level: 'info', fd: 2 });
 // Lines of about 2 KB: a few thousand of them outgrow what the spool keeps in memory before its file.
 const padding = 'x'.repeat(2000);
