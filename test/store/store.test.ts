@@ -129,6 +129,32 @@ describe.each(BACKENDS)('store on %s', (backend) => {
       expect((await userPlan(store, profile, people)).unchanged).toBe(12_001);
     });
 
+    it("reads every row of a source whose ids another source's rows interleave, over more rows than PGlite reads at once", async () => {
+      // 13,000 rows of one source with 6,000 of another's among their ids: on PGlite more than one chunk of the
+      // JSON reads (10,000 rows each), and neither chunk a range of ids alone.
+      const a = (from: number, count: number) => Array.from({ length: count }, (_, i) => person(`sparse-a${from + i}`));
+      const b = Array.from({ length: 6000 }, (_, i) => person(`sparse-b${i}`));
+      await syncUsers(store, 'sparse-a', a(0, 6000));
+      await syncUsers(store, 'sparse-b', b);
+      const wanted = [...a(1, 5999), ...a(6000, 7000)];
+      await syncUsers(store, 'sparse-a', wanted, deletes());
+
+      const rows = await store.usersOf('sparse-a');
+      expect(rows).toHaveLength(13_000);
+      expect(new Set(rows.map((r) => r.username))).toEqual(new Set(['sparse-a0', ...wanted.map((p) => p.username)]));
+      expect(rows.find((r) => r.username === 'sparse-a6999')?.fields).toMatchObject({ displayName: 'SPARSE-A6999', diskQuota: 1024, userCustomFields: { tags: ['a', 'b'] } });
+      const gone = rows.find((r) => r.username === 'sparse-a0');
+      const { rows: held } = await sql<{ removed_at: Date }>`
+        SELECT removed_at FROM ${sql.id(store.schema, 'users')} WHERE source = 'sparse-a' AND username = 'sparse-a0'`.execute(store.kysely);
+      expect(gone?.removedAt).toBeInstanceOf(Date);
+      expect(gone?.removedAt?.getTime()).toBe(held[0]?.removed_at.getTime());
+
+      expect((await store.userSummariesOf('sparse-b')).map((r) => r.username).sort()).toEqual(b.map((p) => p.username).sort());
+      const candidates = await store.memberCandidatesOf('sparse-a');
+      expect(candidates).toHaveLength(13_000);
+      expect(candidates.filter((c) => c.removedAt !== null).map((c) => c.username)).toEqual(['sparse-a0']);
+    });
+
     it('deletes rows in mode delete', async () => {
       const profile = 'hard-delete';
       await syncUsers(store, profile, [person('a'), person('b')]);
