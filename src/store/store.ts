@@ -361,12 +361,14 @@ export class Store implements AsyncDisposable {
    * are written with the rows (see `EntryDigests`).
    */
   async applyUserPlan(runId: RunId, plan: UserPlan, onApplied?: OnApplied, digests?: EntryDigests): Promise<AppliedChange[]> {
-    return this.#apply(runId, plan, (db) => writeUserPlan(db, this.#wire, this.schema, runId, plan, onApplied, digests));
+    const rewrites = plan.changes.some((c) => c.kind === 'update' || c.kind === 'remove') || (digests?.refresh.length ?? 0) > 0;
+    return this.#apply(runId, plan, (db) => writeUserPlan(db, this.#wire, this.schema, runId, plan, onApplied, digests), rewrites ? ['users'] : []);
   }
 
   /** Writes a group plan (groups and memberships) and closes its run as succeeded, in one transaction. */
   async applyGroupPlan(runId: RunId, plan: GroupPlan, onApplied?: OnApplied, digests?: GroupDigests): Promise<AppliedChange[]> {
-    return this.#apply(runId, plan, (db) => writeGroupPlan(db, this.#wire, this.schema, runId, plan, onApplied, digests));
+    const rewrites = plan.changes.some((c) => c.kind !== 'create') || plan.memberships.some((m) => m.remove.length > 0) || (digests?.size ?? 0) > 0;
+    return this.#apply(runId, plan, (db) => writeGroupPlan(db, this.#wire, this.schema, runId, plan, onApplied, digests), rewrites ? ['groups', 'group_members'] : []);
   }
 
   /**
@@ -413,13 +415,14 @@ export class Store implements AsyncDisposable {
     });
   }
 
-  async #apply(runId: RunId, plan: UserPlan | GroupPlan, write: (db: Db) => Promise<AppliedChange[]>): Promise<AppliedChange[]> {
+  /** `rewritten`: the tables the plan updates or deletes rows of (see `#vacuum`). */
+  async #apply(runId: RunId, plan: UserPlan | GroupPlan, write: (db: Db) => Promise<AppliedChange[]>, rewritten: ReadonlyArray<keyof Database>): Promise<AppliedChange[]> {
     const table = plan.kind;
     if (plan.guard.tripped) {
       throw new LdapsyncError('store.guard-tripped', `refusing to write a plan the delete guard stopped: ${plan.guard.reason ?? ''}`, { table, profile: plan.profile });
     }
     refuseLocal(plan.profile, table);
-    return this.#run(`writing the ${plan.kind} plan of ${plan.profile}`, table, () =>
+    const applied = await this.#run(`writing the ${plan.kind} plan of ${plan.profile}`, table, () =>
       this.#db.transaction().execute(async (tx) => {
         const db = tx.withSchema(this.schema);
         const applied = await write(db);
@@ -428,6 +431,26 @@ export class Store implements AsyncDisposable {
         return applied;
       }),
     );
+    if (rewritten.length > 0) await this.#vacuum([...rewritten, 'sync_runs']);
+    return applied;
+  }
+
+  /**
+   * PGlite runs no autovacuum. Without VACUUM the space of the rows an update or delete left behind is never used
+   * again (only VACUUM tells the free space map of it), and each run that rewrites rows grows its tables: four
+   * resyncs after mapping changes took 100,000 users from 39 MB to 185 MB here. So after a committed run that
+   * rewrote rows, the tables it wrote are vacuumed, as autovacuum would on Postgres. A failure is only logged: the
+   * run stays committed.
+   */
+  async #vacuum(tables: ReadonlyArray<keyof Database>): Promise<void> {
+    if (this.kind !== 'pglite') return;
+    const started = performance.now();
+    try {
+      for (const table of tables) await sql`VACUUM ${this.#table(table)}`.execute(this.#db);
+      this.#logger.debug({ event: 'store.vacuumed', tables, durationMs: Math.round(performance.now() - started) }, `vacuumed ${tables.join(', ')}`);
+    } catch (err) {
+      this.#logger.warn({ event: 'store.vacuum_failed', tables, err: describeError(err) }, `VACUUM of ${tables.join(', ')} failed; the run is committed`);
+    }
   }
 
   async #closeRun(
