@@ -54,6 +54,17 @@ function fieldsOf(row: Row, columns: ReadonlyArray<FieldColumn>, blank: Readonly
   return fields as MappedRecord;
 }
 
+/** The identity columns of a user row, as a sync reads them. */
+export const USER_IDENTITY: ReadonlyArray<string> = ['id', 'source', 'external_id', 'dn', 'username', 'login', 'enabled', 'removed_at'];
+
+/** The columns of a whole user row: what toStoredUser reads. */
+export const USER_ROW_COLUMNS: ReadonlyArray<string> = [...USER_IDENTITY, ...USER_COLUMNS.map((c) => c.column)];
+
+/** `USER_ROW_COLUMNS` for a select list, each prefixed (`u.`) when given. */
+export function userRowColumnList(prefix = ''): RawBuilder<unknown> {
+  return sql.raw(USER_ROW_COLUMNS.map((c) => `${prefix}${c}`).join(', '));
+}
+
 export function toStoredUser(row: Row): StoredUser {
   return {
     id: row['id'] as number,

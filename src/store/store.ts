@@ -11,7 +11,19 @@ import type { Database } from './database.js';
 import { writeGroupPlan, type GroupDigests } from './group-writes.js';
 import { InCodeMigrationProvider } from './migrations.js';
 import type { ProfileLocks } from './profile-locks.js';
-import { columnList, GROUP_COLUMNS, toDigestedGroupSummary, toDigestedUserSummary, toStoredGroup, toStoredUser, USER_COLUMNS, type DigestedGroupSummary, type DigestedUserSummary } from './rows.js';
+import {
+  columnList,
+  GROUP_COLUMNS,
+  toDigestedGroupSummary,
+  toDigestedUserSummary,
+  toStoredGroup,
+  toStoredUser,
+  USER_IDENTITY,
+  USER_ROW_COLUMNS,
+  userRowColumnList,
+  type DigestedGroupSummary,
+  type DigestedUserSummary,
+} from './rows.js';
 import { CreateStream, loginHolders, writeUserPlan, type EntryDigests } from './user-writes.js';
 
 /** Rows of the source `local` belong to the application: no plan writes them. */
@@ -81,9 +93,6 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions):
   }
   return store;
 }
-
-/** The identity columns of a user row, as a sync reads them. */
-const USER_IDENTITY = ['id', 'source', 'external_id', 'dn', 'username', 'login', 'enabled', 'removed_at'] as const;
 
 /** Rows per statement of a large read on PGlite (see `Store.#userRows`). */
 const READ_CHUNK_ROWS = 10_000;
@@ -181,12 +190,12 @@ export class Store implements AsyncDisposable {
    */
   async #userRows<T>(source: string, columns: ReadonlyArray<string>, convert: (row: Row) => T): Promise<T[]> {
     const selected = sql.join(columns.map((c) => sql.ref(c)));
+    const from = this.#table('users');
     if (this.kind === 'postgres') {
-      const { rows } = await sql<Row>`SELECT ${selected} FROM ${this.#table('users')} WHERE source = ${source}`.execute(this.#db);
+      const { rows } = await sql<Row>`SELECT ${selected} FROM ${from} WHERE source = ${source}`.execute(this.#db);
       return rows.map(convert);
     }
     const dates = columns.flatMap((name, i) => (name === 'removed_at' ? [i] : []));
-    const from = this.#table('users');
     return this.#db
       .transaction()
       .setIsolationLevel('repeatable read')
@@ -216,7 +225,7 @@ export class Store implements AsyncDisposable {
 
   /** Every row of one source, removed ones included. */
   async usersOf(source: string): Promise<StoredUser[]> {
-    return this.#run('reading users', 'users', () => this.#userRows(source, [...USER_IDENTITY, ...USER_COLUMNS.map((c) => c.column)], toStoredUser));
+    return this.#run('reading users', 'users', () => this.#userRows(source, USER_ROW_COLUMNS, toStoredUser));
   }
 
   /** Every row of one source, removed ones included, as a sync first reads them: identity and entry digest, no fields. */
@@ -259,7 +268,7 @@ export class Store implements AsyncDisposable {
     if (externalIds.length === 0) return [];
     return this.#run('reading users by external id', 'users', async () => {
       const { rows } = await sql<Record<string, unknown>>`
-        SELECT id, source, external_id, dn, username, login, enabled, removed_at, ${columnList(USER_COLUMNS)}
+        SELECT ${userRowColumnList()}
         FROM ${this.#table('users')}
         WHERE source = ${source} AND external_id = ANY(${arrayLiteral([...new Set(externalIds)], 'text')}::text[])`.execute(this.#db);
       return rows.map(toStoredUser);
@@ -316,7 +325,7 @@ export class Store implements AsyncDisposable {
     return this.#run('reading local users', 'users', async () => {
       const key = name.toLowerCase();
       const { rows } = await sql<Record<string, unknown>>`
-        SELECT id, source, external_id, dn, username, login, enabled, removed_at, ${columnList(USER_COLUMNS)}
+        SELECT ${userRowColumnList()}
         FROM ${this.#table('users')}
         WHERE source = 'local' AND (lower(username) = ${key} OR lower(login) = ${key})
         ORDER BY removed_at IS NULL DESC, lower(username) = ${key} DESC, id

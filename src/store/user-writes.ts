@@ -4,7 +4,7 @@ import type { RowId, StoredUser, UserCreate, UserPlan, UserRemove, UserUpdate } 
 import { AppliedChanges, type AppliedChange, type OnApplied, type RunId } from './applied-change.js';
 import { arrayLiteral } from './array-literal.js';
 import { batchRows, chunks, execBatches, execExpecting, notifyAll, PackBuffer, runBatches, type BatchColumn, type Db, type Wire } from './batch.js';
-import { assignments, columnList, fieldBatchColumns, toStoredUser, USER_COLUMNS } from './rows.js';
+import { assignments, columnList, fieldBatchColumns, toStoredUser, USER_COLUMNS, userRowColumnList } from './rows.js';
 
 const ROW: ReadonlyArray<BatchColumn<UserCreate | UserUpdate>> = [
   { column: 'external_id', type: 'text', value: (c) => c.externalId },
@@ -258,7 +258,7 @@ export async function loginHolders(db: Db, schema: string, logins: ReadonlyArray
   if (logins.length === 0) return [];
   const wanted = [...new Set(logins.map((l) => l.toLowerCase()))];
   const { rows } = await sql<Record<string, unknown>>`
-    SELECT u.id, u.source, u.external_id, u.dn, u.username, u.login, u.enabled, u.removed_at, ${columnList(USER_COLUMNS, 'u.')}
+    SELECT ${userRowColumnList('u.')}
     FROM unnest(${arrayLiteral(wanted, 'text')}::text[]) AS w(login)
     JOIN ${sql.id(schema, 'users')} AS u ON lower(u.login) = w.login AND u.removed_at IS NULL
     WHERE u.source <> ${exceptSource}`.execute(db);
