@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { StoredUser } from '../../src/reconcile/index.js';
 import type { RunRow } from '../../src/store/index.js';
+import type { DaemonProcess } from './daemon-process.js';
 import { freePort, makeWorld, sleep, type DaemonWorld } from './daemon-setup.js';
 import { TcpProxy } from './tcp-proxy.js';
 
@@ -19,6 +21,34 @@ function intervals(runs: ReadonlyArray<RunRow>): Array<[number, number]> {
   return runs
     .map((r): [number, number] => [r.startedAt.getTime(), (r.finishedAt ?? new Date()).getTime()])
     .sort((a, b) => a[0] - b[0]);
+}
+
+/**
+ * Waits for a run of `profile` to finish, gives alice a new cn and freezes the server (runs then connect and
+ * hear nothing), until that happens between two runs: a run that started before the freeze may have read the
+ * change, or may hang and fail on its own later. Returns the store as the freeze found it, a mark taken at the
+ * freeze and the cn the directory now has.
+ */
+async function pauseBetweenRuns(daemon: DaemonProcess, w: DaemonWorld, profile: string): Promise<{ before: StoredUser[]; mark: number; cn: string }> {
+  let from = 0;
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const finished = await daemon.waitFor('sync.finished', { from });
+    const before = await w.users(profile);
+    const cn = `Alice Changed ${attempt}`;
+    await w.slapd.ldapmodify(`dn: uid=alice,ou=people,${w.slapd.baseDN}\nchangetype: modify\nreplace: cn\ncn: ${cn}\n`);
+    const pausedAt = Date.now();
+    w.slapd.pause();
+    const mark = daemon.mark();
+    // Lines reach the test through a pipe: let those of a run that began just before the freeze arrive.
+    await sleep(300);
+    const startedBefore = daemon.lines
+      .slice(daemon.lines.indexOf(finished) + 1)
+      .some((l) => l.event === 'sync.started' && Date.parse(String(l['time'])) < pausedAt);
+    if (!startedBefore) return { before, mark, cn };
+    w.slapd.resume();
+    from = mark;
+  }
+  throw new Error(`no quiet moment between two runs to freeze the server in\n${daemon.describe()}`);
 }
 
 describe('ldapsync run under faults', () => {
@@ -49,13 +79,9 @@ describe('ldapsync run under faults', () => {
     world = await makeWorld();
     await world.write([world.profile('pe', { schedule: EVERY_2S, operationTimeout: '3s' })]);
     const daemon = world.start({ LDAPSYNC_SHUTDOWN_TIMEOUT_MS: '1000' });
-    await daemon.waitFor('sync.finished');
-    const before = await world.users('pe');
-    await world.slapd.ldapmodify(`dn: uid=alice,ou=people,${world.slapd.baseDN}\nchangetype: modify\nreplace: cn\ncn: Alice Changed\n`);
-
-    // A frozen server: the next run connects and then hears nothing.
-    world.slapd.pause();
-    const mark = daemon.mark();
+    const { before, mark, cn } = await pauseBetweenRuns(daemon, world, 'pe');
+    // The run to abort has a change to write: alice's new cn, which the store does not have.
+    expect(before.find((u) => u.username === 'alice')?.fields['displayName']).not.toBe(cn);
     await daemon.waitFor('sync.started', { from: mark });
     daemon.signal('SIGTERM');
     const exit = await daemon.exited;
