@@ -5,6 +5,7 @@ export { BINARY_ATTRIBUTES, makeEntry } from './entry.js';
 export type { AttributeValue, Entry } from './entry.js';
 export { createLogger, deferLines, logBurst, silentLogger, type DeferredLines } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
+export { collectGarbage } from './memory.js';
 export { parseLdif } from './ldif.js';
 export type { LdifRecord } from './ldif.js';
 export { didYouMean, editDistance } from './did-you-mean.js';

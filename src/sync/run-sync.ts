@@ -23,7 +23,7 @@ import {
   type UserPlan,
 } from '../reconcile/index.js';
 import { BATCH_ROWS, type AppliedChange, type DigestedGroupSummary, type DigestedUserSummary, type EntryDigests, type GroupDigests, type RunCounts, type RunId, type Store } from '../store/index.js';
-import { deferLines, LdapsyncError, toLdapsyncError, type DeferredLines, type Entry, type Logger } from '../shared/index.js';
+import { collectGarbage, deferLines, LdapsyncError, toLdapsyncError, type DeferredLines, type Entry, type Logger } from '../shared/index.js';
 import { desiredGroup, desiredUser, isSkip } from './desired.js';
 import { entryDigest, groupKey, recordKey } from './entry-digest.js';
 import { callHooks, loadHooks } from './hooks.js';
@@ -114,6 +114,8 @@ async function execute(request: SyncRequest, store: Store, real: { configHash: s
     }
 
     throwIfAborted(request.signal);
+    // What was read is garbage now, and the writes allocate an event per change (see collectGarbage).
+    if (plan.changes.length > 0 || (plan.kind === 'groups' && plan.memberships.length > 0)) collectGarbage();
     const audit = auditLines(logger);
     let applied: AppliedChange[];
     try {
