@@ -7,6 +7,8 @@
  *   first     the first full sync
  *   no-op     the same again with nothing changed in the directory (it must write nothing)
  *   1%        again after 1% of the users got a new title (one ldapmodify batch, not timed)
+ *   remap     again after an edit of the mapping (homeDir's prefix) that changes every user's row: what the next
+ *             run of a daemon does after such an edit; reported, not one of the targets' phases
  * and, once, the baseline of the same work done by standard tools: `ldapsearch -E pr=1000/noprompt` dumping the
  * same entries (users and groups, all user attributes and entryUUID) as the same reader account, and `psql
  * \copy` loading equivalent rows (users, groups, memberships) into scratch tables.
@@ -113,7 +115,8 @@ async function lastWrite(config: { url: string; schema: string }): Promise<strin
 // ---------------------------------------------------------------------------------------------------------------
 // The directory, the stores, the baseline, the report.
 
-function configText(slapd: SlapdHandle, store: { url: string; schema: string }): string {
+/** `homes`: where the mapping puts home directories; editing it changes a field of every user. */
+function configText(slapd: SlapdHandle, store: { url: string; schema: string }, homes = '/home/'): string {
   return toYaml({
     store,
     log: { level: 'info' },
@@ -131,7 +134,7 @@ function configText(slapd: SlapdHandle, store: { url: string; schema: string }):
           filter: '(objectClass=inetOrgPerson)',
           usernameAttribute: 'uid',
           idAttribute: 'entryUUID',
-          mapping: { enabled: "employeeType != 'disabled'", homeDir: "'/home/' + uid" },
+          mapping: { enabled: "employeeType != 'disabled'", homeDir: `'${homes}' + uid` },
         },
         groups: {
           baseDN: `ou=groups,${slapd.baseDN}`,
@@ -366,6 +369,7 @@ async function main(): Promise<void> {
       const firsts: PhaseResult[] = [];
       const noops: PhaseResult[] = [];
       const peaks: number[] = [];
+      const remaps: PhaseResult[] = [];
       let allWroteNothing = true;
       for (let r = 1; r <= repeat; r++) {
         let store: { url: string; schema: string };
@@ -388,6 +392,11 @@ async function main(): Promise<void> {
         const changed = await changeOnePercent(slapd, users, ++round);
         const onePercent = await phase(configFile, store, dir);
         rows.push({ what: `${backend}: resync, 1% changed (${changed})${tag(r)}`, ms: onePercent.ms, entries: onePercent.entries, rss: onePercent.maxRssBytes, note: describePhase(onePercent) });
+        const remapFile = join(dir, `ldapsync-${backend}-${r}-remapped.yaml`);
+        await writeFile(remapFile, configText(slapd, store, '/srv/home/'));
+        const remap = await phase(remapFile, store, dir);
+        rows.push({ what: `${backend}: resync, mapping edited${tag(r)}`, ms: remap.ms, entries: remap.entries, rss: remap.maxRssBytes, note: `${describePhase(remap)}; not a target phase` });
+        remaps.push(remap);
         firsts.push(first);
         noops.push(noop);
         peaks.push(Math.max(first.maxRssBytes, noop.maxRssBytes, onePercent.maxRssBytes));
@@ -396,7 +405,8 @@ async function main(): Promise<void> {
       verdicts.push(
         `${backend}${of}: first sync ${(median(firsts.map((p) => p.ms)) / baselineMs).toFixed(2)}x the baseline (target <= 2.5x); ` +
           `no-op resync ${(median(noops.map((p) => p.ms)) / dumpMs).toFixed(2)}x the ldapsearch dump (target <= 2x), ${allWroteNothing ? 'wrote nothing' : 'WROTE ROWS'}; ` +
-          `peak RSS ${(median(peaks) / MB).toFixed(0)} MB${repeat === 1 ? '' : `, at most ${(Math.max(...peaks) / MB).toFixed(0)} MB`} (target < 250 MB)`,
+          `peak RSS ${(median(peaks) / MB).toFixed(0)} MB${repeat === 1 ? '' : `, at most ${(Math.max(...peaks) / MB).toFixed(0)} MB`} (target < 250 MB); ` +
+          `after a mapping edit ${(median(remaps.map((p) => p.ms)) / 1000).toFixed(2)} s, peak RSS ${(median(remaps.map((p) => p.maxRssBytes)) / MB).toFixed(0)} MB (no target)`,
       );
     }
     printRows(rows);
